@@ -1,0 +1,1 @@
+"""Antrean: a queuing service for Indonesian puskesmas."""

@@ -1,0 +1,1 @@
+"""Configuration of clinics: clinics, services, counters, devices and accounts."""

@@ -1,0 +1,37 @@
+"""Kiosk and display devices and their keys (shown once)."""
+
+from sqlmodel import Session, col, select
+
+from app.auth.deps import device_key
+from app.auth.secrets import digest, new_secret
+from app.models import Device
+from app.models.device import DeviceCreate, DeviceWithKey
+
+
+def create_device(session: Session, clinic_id: int, data: DeviceCreate) -> DeviceWithKey:
+    secret = new_secret()
+    device = Device(clinic_id=clinic_id, name=data.name, kind=data.kind, key_digest=digest(secret))
+    session.add(device)
+    session.commit()
+    assert device.id is not None
+    return DeviceWithKey.model_validate(
+        {**device.model_dump(), "key": device_key(device.id, secret)}
+    )
+
+
+def rotate_key(session: Session, device: Device) -> str:
+    """Give the device a new key; the old one stops working."""
+    secret = new_secret()
+    device.key_digest = digest(secret)
+    session.add(device)
+    session.commit()
+    assert device.id is not None
+    return device_key(device.id, secret)
+
+
+def list_devices(session: Session, clinic_id: int) -> list[Device]:
+    return list(
+        session.exec(
+            select(Device).where(col(Device.clinic_id) == clinic_id).order_by(col(Device.id))
+        )
+    )

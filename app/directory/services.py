@@ -1,0 +1,39 @@
+"""Creating and changing a clinic's services."""
+
+from sqlmodel import Session, col, select
+
+from app.directory.patching import apply_patch
+from app.errors import Conflict
+from app.models import Service
+from app.models.service import ServiceCreate, ServiceUpdate
+
+
+class PrefixTaken(Conflict):
+    detail = "Another service of this clinic has this prefix"
+
+
+def _ensure_prefix_free(
+    session: Session, clinic_id: int, prefix: str, *, except_id: int | None = None
+) -> None:
+    existing = session.exec(
+        select(Service).where(col(Service.clinic_id) == clinic_id, col(Service.prefix) == prefix)
+    ).first()
+    if existing is not None and existing.id != except_id:
+        raise PrefixTaken()
+
+
+def create_service(session: Session, clinic_id: int, data: ServiceCreate) -> Service:
+    _ensure_prefix_free(session, clinic_id, data.prefix)
+    service = Service.model_validate(data, update={"clinic_id": clinic_id})
+    session.add(service)
+    session.commit()
+    return service
+
+
+def update_service(session: Session, service: Service, patch: ServiceUpdate) -> Service:
+    if patch.prefix is not None:
+        _ensure_prefix_free(session, service.clinic_id, patch.prefix, except_id=service.id)
+    apply_patch(service, patch, nullable=frozenset({"daily_quota", "target_wait_minutes"}))
+    session.add(service)
+    session.commit()
+    return service

@@ -1,0 +1,71 @@
+"""The application factory: `uvicorn app.main:app` serves Antrean."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from app.auth.ratelimit import ClientRateLimit
+from app.auth.tokens import load_signing_key
+from app.clock import Clock, system_clock
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.directory.users import bootstrap_admin
+from app.errors import install_error_handlers
+from app.migrate import upgrade_to_head
+from app.routers import auth, clinics, counters, devices, queue, services, tickets, users
+
+log = logging.getLogger("antrean")
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (auth, users, clinics, services, counters, devices, tickets, queue):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock = system_clock,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or make_engine(settings.database_url)
+        if settings.run_migrations:
+            upgrade_to_head(app.state.engine)
+        bootstrap_admin(app.state.engine, settings.admin_username, settings.admin_password)
+        app.state.signing_key = load_signing_key(app.state.engine, settings.secret_key)
+        yield
+        if own_engine:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Antrean",
+        version="0.1.0",
+        summary="Queuing for puskesmas: kiosk and phone tickets, counters, displays, reports.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.remote_rate_limit = ClientRateLimit(settings.remote_ticket_rate)
+    install_error_handlers(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+app = create_app()

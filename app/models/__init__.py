@@ -1,0 +1,32 @@
+"""Tables and their API models; importing this package registers every table."""
+
+from app.models.base import metadata
+from app.models.bookkeeping import DailySequence, IdempotencyRecord, ServerSecret
+from app.models.clinic import Clinic
+from app.models.counter import Counter, CounterService
+from app.models.device import Device, DeviceKind
+from app.models.event import EventType, TicketEvent
+from app.models.service import Service
+from app.models.ticket import Channel, Priority, Ticket, TicketStatus
+from app.models.user import Role, User
+
+__all__ = [
+    "Channel",
+    "Clinic",
+    "Counter",
+    "CounterService",
+    "DailySequence",
+    "Device",
+    "DeviceKind",
+    "EventType",
+    "IdempotencyRecord",
+    "Priority",
+    "Role",
+    "ServerSecret",
+    "Service",
+    "Ticket",
+    "TicketEvent",
+    "TicketStatus",
+    "User",
+    "metadata",
+]

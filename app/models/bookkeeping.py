@@ -1,0 +1,42 @@
+"""Rows the service keeps for itself: daily number sequences, idempotency, its signing key."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.base import UTCDateTime, utcnow
+
+
+class DailySequence(SQLModel, table=True):
+    """Last ticket number given per issuing service and local day."""
+
+    __tablename__ = "daily_sequence"
+
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    visit_date: date = Field(primary_key=True)
+    last_number: int
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer given to a ticket request, replayed when the same key comes again."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=64)
+    key: str = Field(max_length=200)
+    request_digest: str = Field(max_length=64)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True)
+    )
+
+
+class ServerSecret(SQLModel, table=True):
+    __tablename__ = "server_secret"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)

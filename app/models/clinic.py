@@ -1,0 +1,62 @@
+"""Clinic (puskesmas): the unit every queue, device and staff account belongs to."""
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from app.models.base import UTCDateTime, utcnow
+from app.models.types import Code, Name, Text
+
+DEFAULT_TIMEZONE = "Asia/Makassar"
+
+
+def _known_timezone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError("unknown IANA timezone")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("unknown IANA timezone") from exc
+    return value
+
+
+TimezoneName = Annotated[str, AfterValidator(_known_timezone)]
+
+
+class ClinicBase(SQLModel):
+    code: Code = Field(max_length=32, unique=True)
+    name: Name = Field(max_length=120)
+    timezone: TimezoneName = Field(default=DEFAULT_TIMEZONE, max_length=64)
+    address: Text | None = Field(default=None, max_length=500)
+    opening_hours: Text | None = Field(default=None, max_length=500)
+    allow_remote_tickets: bool = True
+
+
+class Clinic(ClinicBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # Last realtime sequence number given to an event of this clinic (see app/queueing/events.py).
+    event_seq: int = Field(default=0)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class ClinicCreate(ClinicBase):
+    pass
+
+
+class ClinicUpdate(SQLModel):
+    code: Code | None = None
+    name: Name | None = None
+    timezone: TimezoneName | None = None
+    address: Text | None = None
+    opening_hours: Text | None = None
+    allow_remote_tickets: bool | None = None
+
+
+class ClinicPublic(ClinicBase):
+    id: int

@@ -1,0 +1,45 @@
+"""The append-only ticket event log: every report derives from it."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.base import UTCDateTime
+
+
+class EventType(StrEnum):
+    issued = "issued"
+    called = "called"
+    recalled = "recalled"
+    started = "started"
+    completed = "completed"
+    no_show = "no_show"
+    requeued = "requeued"
+    transferred = "transferred"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class TicketEvent(SQLModel, table=True):
+    __tablename__ = "ticket_event"
+    __table_args__ = (
+        # `seq` numbers a clinic's events 1, 2, 3, … (the realtime feeds' sequence).
+        UniqueConstraint("clinic_id", "seq"),
+        Index("ix_ticket_event_ticket", "ticket_id", "id"),
+        Index("ix_ticket_event_clinic_at", "clinic_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id")
+    seq: int
+    ticket_id: int = Field(foreign_key="ticket.id")
+    type: EventType = Field(sa_column=Column(String(16), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    leg: int
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    device_id: int | None = Field(default=None, foreign_key="device.id")
+    from_service_id: int | None = Field(default=None, foreign_key="service.id")
+    to_service_id: int | None = Field(default=None, foreign_key="service.id")

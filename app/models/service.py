@@ -1,0 +1,51 @@
+"""Service (layanan / poli): one queue of a clinic, with its own ticket prefix."""
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.types import Minutes, Name, Prefix, Quota
+
+DEFAULT_PRIORITY_LEAD_MINUTES = 60
+DEFAULT_SERVICE_MINUTES = 5
+
+
+class ServiceBase(SQLModel):
+    name: Name = Field(max_length=120)
+    prefix: Prefix = Field(max_length=2)
+    entry: bool = True
+    daily_quota: Quota | None = None
+    target_wait_minutes: Minutes | None = None
+    is_open: bool = True
+    # Priority rule: a priority ticket queues as if it had arrived this many minutes earlier.
+    priority_lead_minutes: Minutes = DEFAULT_PRIORITY_LEAD_MINUTES
+    # Wait estimator's starting point, until the day has completed tickets to learn from.
+    default_service_minutes: Minutes = DEFAULT_SERVICE_MINUTES
+
+
+class Service(ServiceBase, table=True):
+    __table_args__ = (UniqueConstraint("clinic_id", "prefix"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id", index=True)
+
+
+class ServiceCreate(ServiceBase):
+    pass
+
+
+class ServiceUpdate(SQLModel):
+    name: Name | None = None
+    prefix: Prefix | None = None
+    entry: bool | None = None
+    daily_quota: Quota | None = None
+    target_wait_minutes: Minutes | None = None
+    is_open: bool | None = None
+    priority_lead_minutes: Minutes | None = None
+    default_service_minutes: Minutes | None = None
+
+
+class ServicePublic(ServiceBase):
+    id: int
+    clinic_id: int
+    waiting: int
+    estimated_wait_minutes: int

@@ -1,0 +1,34 @@
+"""Input field types: bounded, and free of the control characters PostgreSQL refuses."""
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+MAX_ID = 2**31 - 1
+
+
+def _printable(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _single_line(max_length: int) -> object:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+Name = Annotated[str, _single_line(120), AfterValidator(_printable)]
+Code = Annotated[str, _single_line(32), AfterValidator(_printable)]
+Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable)]
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@-]{3,64}$")
+]
+Password = Annotated[
+    str, StringConstraints(min_length=8, max_length=256), AfterValidator(_printable)
+]
+Prefix = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{1,2}$")
+]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+Quota = Annotated[int, Field(ge=1, le=9999)]

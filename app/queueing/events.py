@@ -1,0 +1,70 @@
+"""Appending to the ticket event log.
+
+Each event takes the clinic's next `seq` (1, 2, 3, …) from a counter on the clinic row, in the
+same transaction, so the sequence is gap-free, survives restarts and is the same for every
+server process. The clinic row is locked last in every transaction (after counters and
+tickets), so it is held only for the instant before commit and lock order never cycles.
+Events are also collected on the session for publishing once the transaction has committed.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from app.models import Clinic, EventType, Ticket, TicketEvent
+
+PENDING_EVENTS = "antrean_pending_events"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: a staff user, a device, or neither (a patient's phone, the system)."""
+
+    user_id: int | None = None
+    device_id: int | None = None
+
+
+SYSTEM = Actor()
+
+
+def next_clinic_seq(session: Session, clinic_id: int) -> int:
+    statement = (
+        update(Clinic)
+        .where(col(Clinic.id) == clinic_id)
+        .values(event_seq=col(Clinic.event_seq) + 1)
+        .returning(col(Clinic.event_seq))
+    )
+    seq: int = session.execute(statement).scalar_one()
+    return seq
+
+
+def record(
+    session: Session,
+    ticket: Ticket,
+    event_type: EventType,
+    *,
+    at: datetime,
+    actor: Actor,
+    counter_id: int | None = None,
+    from_service_id: int | None = None,
+    to_service_id: int | None = None,
+) -> TicketEvent:
+    assert ticket.id is not None
+    event = TicketEvent(
+        clinic_id=ticket.clinic_id,
+        seq=next_clinic_seq(session, ticket.clinic_id),
+        ticket_id=ticket.id,
+        type=event_type,
+        at=at,
+        leg=ticket.leg,
+        counter_id=counter_id,
+        user_id=actor.user_id,
+        device_id=actor.device_id,
+        from_service_id=from_service_id,
+        to_service_id=to_service_id,
+    )
+    session.add(event)
+    session.info.setdefault(PENDING_EVENTS, []).append(event)
+    return event

@@ -1,0 +1,42 @@
+"""Tickets left open from an earlier local day become `expired`, so they never block today."""
+
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from app.models import Clinic, EventType, Ticket
+from app.models.ticket import OPEN_STATUSES
+from app.queueing import events
+from app.queueing.localday import local_date
+from app.queueing.states import Action, next_status
+
+
+def expire_before(session: Session, *, clinic_id: int, today: date, now: datetime) -> list[Ticket]:
+    """Expire the clinic's open tickets dated before `today`; the caller commits."""
+    statement = (
+        select(Ticket)
+        .where(
+            col(Ticket.clinic_id) == clinic_id,
+            col(Ticket.status).in_(OPEN_STATUSES),
+            col(Ticket.visit_date) < today,
+        )
+        .order_by(col(Ticket.id))
+        .with_for_update()
+    )
+    stale = list(session.exec(statement))
+    for ticket in stale:
+        ticket.status = next_status(ticket.status, Action.expire)
+        ticket.finished_at = now
+        held_by = ticket.counter_id
+        session.add(ticket)
+        events.record(
+            session, ticket, EventType.expired, at=now, actor=events.SYSTEM, counter_id=held_by
+        )
+    session.flush()
+    return stale
+
+
+def expire_stale_tickets(session: Session, *, clinic: Clinic, now: datetime) -> list[Ticket]:
+    assert clinic.id is not None
+    today = local_date(now, clinic.timezone)
+    return expire_before(session, clinic_id=clinic.id, today=today, now=now)

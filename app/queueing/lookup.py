@@ -1,0 +1,49 @@
+"""Loading the rows the rules act on, with row locks where a change follows."""
+
+from sqlmodel import Session, col, select
+
+from app.models import Clinic, Counter, CounterService, Service, Ticket
+from app.queueing.errors import ClinicNotFound, CounterNotFound, ServiceNotFound, TicketNotFound
+
+
+def get_clinic(session: Session, clinic_id: int) -> Clinic:
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise ClinicNotFound()
+    return clinic
+
+
+def get_service(session: Session, service_id: int) -> Service:
+    service = session.get(Service, service_id)
+    if service is None:
+        raise ServiceNotFound()
+    return service
+
+
+def get_counter(session: Session, counter_id: int, *, lock: bool = False) -> Counter:
+    statement = select(Counter).where(col(Counter.id) == counter_id)
+    if lock:
+        statement = statement.with_for_update()
+    counter = session.exec(statement.execution_options(populate_existing=True)).first()
+    if counter is None:
+        raise CounterNotFound()
+    return counter
+
+
+def get_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
+    statement = select(Ticket).where(col(Ticket.id) == ticket_id)
+    if lock:
+        statement = statement.with_for_update()
+    ticket = session.exec(statement.execution_options(populate_existing=True)).first()
+    if ticket is None:
+        raise TicketNotFound()
+    return ticket
+
+
+def counter_service_ids(session: Session, counter_id: int) -> list[int]:
+    statement = (
+        select(CounterService.service_id)
+        .where(col(CounterService.counter_id) == counter_id)
+        .order_by(col(CounterService.service_id))
+    )
+    return list(session.exec(statement))

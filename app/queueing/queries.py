@@ -1,0 +1,232 @@
+"""Read-side of the queue: positions, estimates, waiting counts and the clinic snapshot."""
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from app.models import Clinic, Counter, CounterService, Service, Ticket, TicketStatus
+from app.models.queue import CounterState, HeldTicket, QueuedTicket, QueueSnapshot, ServiceQueue
+from app.models.service import ServicePublic
+from app.models.ticket import HELD_STATUSES, TicketPublic
+from app.queueing.estimate import RECENT_TICKETS, estimated_wait_minutes, mean_service_minutes
+from app.queueing.localday import local_date, to_local
+
+
+def position_of(session: Session, ticket: Ticket) -> int | None:
+    """How many tickets of its service will be called before this one (0 = next)."""
+    if ticket.status is not TicketStatus.waiting:
+        return None
+    statement = select(func.count()).where(
+        col(Ticket.service_id) == ticket.service_id,
+        col(Ticket.visit_date) == ticket.visit_date,
+        col(Ticket.status) == TicketStatus.waiting,
+        or_(
+            col(Ticket.queue_key) < ticket.queue_key,
+            and_(col(Ticket.queue_key) == ticket.queue_key, col(Ticket.id) < ticket.id),
+        ),
+    )
+    return session.exec(statement).one()
+
+
+def _recent_spans(
+    session: Session, service_ids: list[int], visit_date: date
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    statement = (
+        select(Ticket.service_id, Ticket.started_at, Ticket.called_at, Ticket.finished_at)
+        .where(
+            col(Ticket.service_id).in_(service_ids),
+            col(Ticket.visit_date) == visit_date,
+            col(Ticket.status) == TicketStatus.done,
+        )
+        .order_by(col(Ticket.finished_at).desc())
+    )
+    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for service_id, started_at, called_at, finished_at in session.exec(statement):
+        began = started_at or called_at
+        if began is None or finished_at is None or len(spans[service_id]) >= RECENT_TICKETS:
+            continue
+        spans[service_id].append((began, finished_at))
+    return spans
+
+
+def _counters_per_service(session: Session, service_ids: list[int]) -> dict[int, int]:
+    statement = (
+        select(CounterService.service_id, func.count())
+        .where(col(CounterService.service_id).in_(service_ids))
+        .group_by(col(CounterService.service_id))
+    )
+    return dict(session.exec(statement).all())
+
+
+def _waiting_per_service(
+    session: Session, service_ids: list[int], visit_date: date
+) -> dict[int, int]:
+    statement = (
+        select(Ticket.service_id, func.count())
+        .where(
+            col(Ticket.service_id).in_(service_ids),
+            col(Ticket.visit_date) == visit_date,
+            col(Ticket.status) == TicketStatus.waiting,
+        )
+        .group_by(col(Ticket.service_id))
+    )
+    return dict(session.exec(statement).all())
+
+
+class WaitModel:
+    """Per service: mean recent service time and counters, for estimating a wait."""
+
+    def __init__(self, session: Session, services: list[Service], visit_date: date) -> None:
+        ids = [service.id for service in services if service.id is not None]
+        spans = _recent_spans(session, ids, visit_date)
+        self.counters = _counters_per_service(session, ids)
+        self.means = {
+            service.id: mean_service_minutes(
+                spans.get(service.id or 0, []), service.default_service_minutes
+            )
+            for service in services
+        }
+
+    def estimate(self, service_id: int, position: int) -> int:
+        return estimated_wait_minutes(
+            position, self.means[service_id], self.counters.get(service_id, 0)
+        )
+
+
+def ticket_view(session: Session, ticket: Ticket, clinic: Clinic, service: Service) -> TicketPublic:
+    position = position_of(session, ticket)
+    estimate = None
+    if position is not None:
+        estimate = WaitModel(session, [service], ticket.visit_date).estimate(
+            service.id or 0, position
+        )
+    tz = clinic.timezone
+    return TicketPublic.model_validate(
+        {
+            **ticket.model_dump(exclude={"token_digest"}),
+            "issued_at": to_local(ticket.issued_at, tz),
+            "called_at": to_local(ticket.called_at, tz),
+            "started_at": to_local(ticket.started_at, tz),
+            "finished_at": to_local(ticket.finished_at, tz),
+            "position": position,
+            "estimated_wait_minutes": estimate,
+        }
+    )
+
+
+def clinic_services(session: Session, clinic: Clinic, now: datetime) -> list[ServicePublic]:
+    """The clinic's services, each with today's waiting count and a new ticket's estimated wait."""
+    services = list(
+        session.exec(
+            select(Service).where(col(Service.clinic_id) == clinic.id).order_by(col(Service.id))
+        )
+    )
+    today = local_date(now, clinic.timezone)
+    ids = [service.id for service in services if service.id is not None]
+    waiting = _waiting_per_service(session, ids, today)
+    model = WaitModel(session, services, today)
+    return [
+        ServicePublic.model_validate(
+            {
+                **service.model_dump(),
+                "waiting": waiting.get(service.id or 0, 0),
+                "estimated_wait_minutes": model.estimate(
+                    service.id or 0, waiting.get(service.id or 0, 0)
+                ),
+            }
+        )
+        for service in services
+    ]
+
+
+def waiting_in_call_order(
+    session: Session, service_ids: list[int], visit_date: date
+) -> list[Ticket]:
+    statement = (
+        select(Ticket)
+        .where(
+            col(Ticket.service_id).in_(service_ids),
+            col(Ticket.visit_date) == visit_date,
+            col(Ticket.status) == TicketStatus.waiting,
+        )
+        .order_by(col(Ticket.queue_key), col(Ticket.id))
+    )
+    return list(session.exec(statement))
+
+
+def held_tickets(session: Session, counter_ids: list[int]) -> dict[int, Ticket]:
+    statement = select(Ticket).where(
+        col(Ticket.counter_id).in_(counter_ids), col(Ticket.status).in_(HELD_STATUSES)
+    )
+    return {ticket.counter_id: ticket for ticket in session.exec(statement) if ticket.counter_id}
+
+
+def clinic_counters(session: Session, clinic_id: int) -> list[tuple[Counter, list[int]]]:
+    counters = list(
+        session.exec(
+            select(Counter).where(col(Counter.clinic_id) == clinic_id).order_by(col(Counter.id))
+        )
+    )
+    links = session.exec(
+        select(CounterService.counter_id, CounterService.service_id)
+        .where(col(CounterService.counter_id).in_([c.id for c in counters]))
+        .order_by(col(CounterService.service_id))
+    )
+    by_counter: dict[int, list[int]] = defaultdict(list)
+    for counter_id, service_id in links:
+        by_counter[counter_id].append(service_id)
+    return [(counter, by_counter.get(counter.id or 0, [])) for counter in counters]
+
+
+def queue_snapshot(session: Session, clinic: Clinic, now: datetime) -> QueueSnapshot:
+    """Per service the waiting codes in call order; per counter the ticket it holds."""
+    assert clinic.id is not None
+    today = local_date(now, clinic.timezone)
+    services = list(
+        session.exec(
+            select(Service).where(col(Service.clinic_id) == clinic.id).order_by(col(Service.id))
+        )
+    )
+    waiting = waiting_in_call_order(session, [s.id for s in services if s.id is not None], today)
+    by_service: dict[int, list[QueuedTicket]] = defaultdict(list)
+    for ticket in waiting:
+        by_service[ticket.service_id].append(QueuedTicket.model_validate(ticket))
+    counters = clinic_counters(session, clinic.id)
+    held = held_tickets(session, [c.id for c, _ in counters if c.id is not None])
+    return QueueSnapshot(
+        clinic_id=clinic.id,
+        visit_date=today,
+        services=[
+            ServiceQueue(
+                service_id=s.id or 0,
+                service_name=s.name,
+                prefix=s.prefix,
+                is_open=s.is_open,
+                waiting=by_service.get(s.id or 0, []),
+            )
+            for s in services
+        ],
+        counters=[
+            CounterState(
+                counter_id=c.id or 0,
+                counter_name=c.name,
+                service_ids=ids,
+                ticket=_held_view(held.get(c.id or 0), clinic.timezone),
+            )
+            for c, ids in counters
+        ],
+    )
+
+
+def _held_view(ticket: Ticket | None, timezone: str) -> HeldTicket | None:
+    if ticket is None or ticket.id is None:
+        return None
+    return HeldTicket(
+        id=ticket.id,
+        code=ticket.code,
+        status=ticket.status,
+        service_id=ticket.service_id,
+        called_at=to_local(ticket.called_at, timezone),
+    )

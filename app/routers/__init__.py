@@ -1,0 +1,1 @@
+"""HTTP routes of API v1: validate, check rights, call the rules, return."""

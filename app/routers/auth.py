@@ -1,0 +1,45 @@
+"""Staff login."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from app.auth.passwords import verify_password
+from app.auth.tokens import issue_access_token
+from app.clock import ClockDep
+from app.db import SessionDep
+from app.errors import Unauthorized
+from app.models import User
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+@router.post("/token")
+def login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    clock: ClockDep,
+) -> AccessToken:
+    """Exchange a username and password for a bearer token."""
+    user = session.exec(select(User).where(col(User.username) == form.username)).first()
+    if not verify_password(form.password, user.password_hash if user else None) or user is None:
+        raise Unauthorized("Wrong username or password")
+    if not user.is_active:
+        raise Unauthorized("This account is disabled")
+    assert user.id is not None
+    token = issue_access_token(
+        user_id=user.id,
+        key=request.app.state.signing_key,
+        now=clock(),
+        minutes=request.app.state.settings.access_token_minutes,
+    )
+    return AccessToken(access_token=token)

@@ -1,0 +1,43 @@
+"""Clinics."""
+
+from fastapi import APIRouter, status
+
+from app.auth import permissions
+from app.auth.deps import PrincipalDep
+from app.db import SessionDep
+from app.directory import clinics
+from app.models.clinic import ClinicCreate, ClinicPublic, ClinicUpdate
+from app.queueing.lookup import get_clinic
+from app.routers.params import IdPath
+
+router = APIRouter(prefix="/clinics", tags=["clinics"])
+
+
+@router.get("", response_model=list[ClinicPublic])
+def list_clinics(session: SessionDep) -> list[ClinicPublic]:
+    """Every clinic of this deployment."""
+    return [ClinicPublic.model_validate(clinic) for clinic in clinics.list_clinics(session)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClinicPublic)
+def create_clinic(data: ClinicCreate, session: SessionDep, principal: PrincipalDep) -> ClinicPublic:
+    """Add a clinic (admin)."""
+    permissions.require_admin(principal)
+    return ClinicPublic.model_validate(clinics.create_clinic(session, data))
+
+
+@router.get("/{clinic_id}", response_model=ClinicPublic)
+def read_clinic(clinic_id: IdPath, session: SessionDep) -> ClinicPublic:
+    """One clinic."""
+    return ClinicPublic.model_validate(get_clinic(session, clinic_id))
+
+
+@router.patch("/{clinic_id}", response_model=ClinicPublic)
+def update_clinic(
+    clinic_id: IdPath, patch: ClinicUpdate, session: SessionDep, principal: PrincipalDep
+) -> ClinicPublic:
+    """Change a clinic (admin, or the clinic's own clinic_admin)."""
+    permissions.require_user(principal)
+    clinic = get_clinic(session, clinic_id)
+    permissions.require_clinic_admin(principal, clinic_id)
+    return ClinicPublic.model_validate(clinics.update_clinic(session, clinic, patch))

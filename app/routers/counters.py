@@ -1,0 +1,77 @@
+"""Counters of a clinic, and calling the next patient to one."""
+
+from fastapi import APIRouter, Response, status
+
+from app.auth import permissions
+from app.auth.deps import PrincipalDep
+from app.clock import ClockDep
+from app.db import SessionDep
+from app.directory import counters
+from app.models.counter import CounterCreate, CounterPublic, CounterUpdate
+from app.models.ticket import TicketPublic
+from app.queueing import actions
+from app.queueing.lookup import counter_service_ids, get_clinic, get_counter, get_service
+from app.queueing.queries import clinic_counters, ticket_view
+from app.routers.params import IdPath
+
+router = APIRouter(tags=["counters"])
+
+
+@router.get("/clinics/{clinic_id}/counters", response_model=list[CounterPublic])
+def list_counters(clinic_id: IdPath, session: SessionDep) -> list[CounterPublic]:
+    """The clinic's counters with the services each calls from."""
+    get_clinic(session, clinic_id)
+    return [counters.counter_public(c, ids) for c, ids in clinic_counters(session, clinic_id)]
+
+
+@router.post(
+    "/clinics/{clinic_id}/counters",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CounterPublic,
+)
+def create_counter(
+    clinic_id: IdPath, data: CounterCreate, session: SessionDep, principal: PrincipalDep
+) -> CounterPublic:
+    """Add a counter (admin, clinic_admin)."""
+    permissions.require_user(principal)
+    get_clinic(session, clinic_id)
+    permissions.require_clinic_admin(principal, clinic_id)
+    return counters.create_counter(session, clinic_id, data)
+
+
+@router.get("/counters/{counter_id}", response_model=CounterPublic)
+def read_counter(counter_id: IdPath, session: SessionDep) -> CounterPublic:
+    """One counter."""
+    counter = get_counter(session, counter_id)
+    return counters.counter_public(counter, counter_service_ids(session, counter_id))
+
+
+@router.patch("/counters/{counter_id}", response_model=CounterPublic)
+def update_counter(
+    counter_id: IdPath, patch: CounterUpdate, session: SessionDep, principal: PrincipalDep
+) -> CounterPublic:
+    """Rename a counter or change the services it calls from."""
+    permissions.require_user(principal)
+    counter = get_counter(session, counter_id)
+    permissions.require_clinic_admin(principal, counter.clinic_id)
+    return counters.update_counter(session, counter, patch)
+
+
+@router.post(
+    "/counters/{counter_id}/call-next",
+    response_model=TicketPublic,
+    responses={204: {"description": "Nobody is waiting; the counter keeps its ticket"}},
+)
+def call_next(
+    counter_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> TicketPublic | Response:
+    """Call the next patient to this counter, completing the ticket it holds first."""
+    permissions.require_user(principal)
+    counter = get_counter(session, counter_id)
+    permissions.require_staff(principal, counter.clinic_id)
+    assert principal is not None
+    ticket = actions.call_next(session, counter_id=counter_id, actor=principal.actor, now=clock())
+    if ticket is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    clinic = get_clinic(session, ticket.clinic_id)
+    return ticket_view(session, ticket, clinic, get_service(session, ticket.service_id))

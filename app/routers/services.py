@@ -1,0 +1,64 @@
+"""Services of a clinic."""
+
+from fastapi import APIRouter, status
+
+from app.auth import permissions
+from app.auth.deps import PrincipalDep
+from app.clock import ClockDep
+from app.db import SessionDep
+from app.directory import services
+from app.models.service import ServiceCreate, ServicePublic, ServiceUpdate
+from app.queueing.lookup import get_clinic, get_service
+from app.queueing.queries import clinic_services
+from app.routers.params import IdPath
+
+router = APIRouter(tags=["services"])
+
+
+def _public(
+    session: SessionDep, clinic_id: int, service_id: int | None, clock: ClockDep
+) -> ServicePublic:
+    listed = clinic_services(session, get_clinic(session, clinic_id), clock())
+    return next(item for item in listed if item.id == service_id)
+
+
+@router.get("/clinics/{clinic_id}/services", response_model=list[ServicePublic])
+def list_services(clinic_id: IdPath, session: SessionDep, clock: ClockDep) -> list[ServicePublic]:
+    """The clinic's services, each with its waiting count and a new ticket's estimated wait."""
+    return clinic_services(session, get_clinic(session, clinic_id), clock())
+
+
+@router.post(
+    "/clinics/{clinic_id}/services",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServicePublic,
+)
+def create_service(
+    clinic_id: IdPath,
+    data: ServiceCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> ServicePublic:
+    """Add a service (admin, clinic_admin)."""
+    permissions.require_user(principal)
+    get_clinic(session, clinic_id)
+    permissions.require_clinic_admin(principal, clinic_id)
+    service = services.create_service(session, clinic_id, data)
+    return _public(session, clinic_id, service.id, clock)
+
+
+@router.patch("/services/{service_id}", response_model=ServicePublic)
+def update_service(
+    service_id: IdPath,
+    patch: ServiceUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> ServicePublic:
+    """Change a service: name, prefix, quota, target, entry or transfer-only, open or closed."""
+    permissions.require_user(principal)
+    service = get_service(session, service_id)
+    permissions.require_clinic_admin(principal, service.clinic_id)
+    services.update_service(session, service, patch)
+    return _public(session, service.clinic_id, service.id, clock)

@@ -1,0 +1,217 @@
+"""Tickets: taking one, reading it, and the staff actions on it."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, status
+from sqlmodel import Session
+
+from app.auth import permissions, secrets
+from app.auth.deps import Principal, PrincipalDep
+from app.clock import ClockDep
+from app.db import SessionDep
+from app.errors import Forbidden, Unauthorized
+from app.models import Channel, Ticket
+from app.models.ticket import TicketCreate, TicketCreated, TicketPublic, TransferRequest
+from app.queueing import actions
+from app.queueing.events import Actor
+from app.queueing.issue import IdempotencyKey, take_ticket
+from app.queueing.lookup import get_clinic, get_service, get_ticket
+from app.queueing.queries import ticket_view
+from app.routers.params import IdPath
+
+router = APIRouter(tags=["tickets"])
+
+TokenQuery = Annotated[str | None, Query(max_length=128, description="The ticket's own token")]
+TokenHeader = Annotated[str | None, Header(max_length=128, alias="X-Ticket-Token")]
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"),
+]
+
+
+def _channel_for(principal: Principal | None, clinic_id: int) -> Channel:
+    """Kiosks and staff of the clinic take tickets; anyone else only as a phone patient."""
+    if principal is None:
+        return Channel.phone
+    if permissions.is_kiosk_of(principal, clinic_id):
+        return Channel.kiosk
+    if principal.user is not None and permissions.is_staff_of(principal, clinic_id):
+        return Channel.staff
+    raise Forbidden("Only this clinic's kiosks and staff can take tickets here")
+
+
+def _scope(principal: Principal | None, clinic_id: int) -> str:
+    if principal is not None and principal.device is not None:
+        return f"device:{principal.device.id}"
+    if principal is not None and principal.user is not None:
+        return f"user:{principal.user.id}"
+    return f"phone:{clinic_id}"
+
+
+@router.post(
+    "/clinics/{clinic_id}/tickets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketCreated,
+)
+def create_ticket(
+    clinic_id: IdPath,
+    data: TicketCreate,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    idempotency_key: IdempotencyHeader = None,
+) -> TicketCreated:
+    """Take a ticket for a service. The response carries the ticket's token, shown only here."""
+    clinic = get_clinic(session, clinic_id)
+    channel = _channel_for(principal, clinic_id)
+    if channel is Channel.phone:
+        if not clinic.allow_remote_tickets:
+            raise Forbidden("This clinic does not take tickets from phones")
+        request.app.state.remote_rate_limit.hit(
+            request.client.host if request.client else "unknown"
+        )
+    idempotency = None
+    if idempotency_key is not None:
+        idempotency = IdempotencyKey.for_request(
+            scope=_scope(principal, clinic_id),
+            key=idempotency_key,
+            service_id=data.service_id,
+            priority=data.priority,
+        )
+    return take_ticket(
+        session,
+        clinic=clinic,
+        service_id=data.service_id,
+        priority=data.priority,
+        channel=channel,
+        actor=principal.actor if principal else Actor(),
+        clock=clock,
+        idempotency=idempotency,
+        idempotency_hours=request.app.state.settings.idempotency_hours,
+    )
+
+
+def _authorize_patient_or_staff(
+    ticket: Ticket, principal: Principal | None, token: str | None
+) -> Actor:
+    if token is not None:
+        if not secrets.matches(token, ticket.token_digest):
+            raise Unauthorized("Wrong ticket token")
+        return Actor()
+    if principal is None:
+        raise Unauthorized("A ticket token or a staff login is required")
+    permissions.require_staff(principal, ticket.clinic_id)
+    return principal.actor
+
+
+def _view(session: Session, ticket: Ticket) -> TicketPublic:
+    return ticket_view(
+        session,
+        ticket,
+        get_clinic(session, ticket.clinic_id),
+        get_service(session, ticket.service_id),
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketPublic)
+def read_ticket(
+    ticket_id: IdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    token: TokenQuery = None,
+    x_ticket_token: TokenHeader = None,
+) -> TicketPublic:
+    """A ticket with its position and estimated wait (ticket token, or staff of the clinic)."""
+    ticket = get_ticket(session, ticket_id)
+    _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
+    return _view(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/cancel", response_model=TicketPublic)
+def cancel_ticket(
+    ticket_id: IdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    token: TokenQuery = None,
+    x_ticket_token: TokenHeader = None,
+) -> TicketPublic:
+    """Cancel a waiting ticket (the patient with its token, or staff)."""
+    ticket = get_ticket(session, ticket_id)
+    actor = _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
+    return _view(session, actions.cancel(session, ticket_id=ticket_id, actor=actor, now=clock()))
+
+
+StaffAction = Callable[..., Ticket]
+
+
+def _staff_action(
+    action: StaffAction,
+    ticket_id: int,
+    session: Session,
+    principal: Principal | None,
+    clock: ClockDep,
+    **extra: int,
+) -> TicketPublic:
+    permissions.require_user(principal)
+    ticket = get_ticket(session, ticket_id)
+    permissions.require_staff(principal, ticket.clinic_id)
+    assert principal is not None
+    changed = action(session, ticket_id=ticket_id, actor=principal.actor, now=clock(), **extra)
+    return _view(session, changed)
+
+
+@router.post("/tickets/{ticket_id}/recall", response_model=TicketPublic)
+def recall(
+    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> TicketPublic:
+    """Call a called ticket again (the display repeats it)."""
+    return _staff_action(actions.recall, ticket_id, session, principal, clock)
+
+
+@router.post("/tickets/{ticket_id}/start", response_model=TicketPublic)
+def start(
+    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> TicketPublic:
+    """The patient has arrived at the counter: service begins."""
+    return _staff_action(actions.start, ticket_id, session, principal, clock)
+
+
+@router.post("/tickets/{ticket_id}/complete", response_model=TicketPublic)
+def complete(
+    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> TicketPublic:
+    """Service done."""
+    return _staff_action(actions.complete, ticket_id, session, principal, clock)
+
+
+@router.post("/tickets/{ticket_id}/no-show", response_model=TicketPublic)
+def no_show(
+    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> TicketPublic:
+    """The called patient did not come."""
+    return _staff_action(actions.no_show, ticket_id, session, principal, clock)
+
+
+@router.post("/tickets/{ticket_id}/requeue", response_model=TicketPublic)
+def requeue(
+    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> TicketPublic:
+    """A no-show patient turned up late: back into the queue."""
+    return _staff_action(actions.requeue, ticket_id, session, principal, clock)
+
+
+@router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
+def transfer(
+    ticket_id: IdPath,
+    data: TransferRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> TicketPublic:
+    """Send the ticket (same code) to another service's queue."""
+    return _staff_action(
+        actions.transfer, ticket_id, session, principal, clock, service_id=data.service_id
+    )
