@@ -1,9 +1,10 @@
 """What every table shares: constraint names and a UTC timestamp column type."""
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -44,3 +45,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A StrEnum kept as a short string column, read back as the enum member."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum_class: type[E]) -> None:
+        super().__init__()
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: E | str | None, _dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_class(value)

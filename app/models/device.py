@@ -3,10 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, String
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import StrEnumType, UTCDateTime, utcnow
 from app.models.types import Name
 
 
@@ -19,7 +19,7 @@ class Device(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     clinic_id: int = Field(foreign_key="clinic.id", index=True)
     name: str = Field(max_length=120)
-    kind: DeviceKind = Field(sa_column=Column(String(16), nullable=False))
+    kind: DeviceKind = Field(sa_column=Column(StrEnumType(DeviceKind), nullable=False))
     # SHA-256 of the key's secret part; the key itself is shown once and never stored.
     key_digest: str = Field(max_length=64)
     created_at: datetime = Field(

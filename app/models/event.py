@@ -3,10 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime
+from app.models.base import StrEnumType, UTCDateTime
 
 
 class EventType(StrEnum):
@@ -35,7 +35,7 @@ class TicketEvent(SQLModel, table=True):
     clinic_id: int = Field(foreign_key="clinic.id")
     seq: int
     ticket_id: int = Field(foreign_key="ticket.id")
-    type: EventType = Field(sa_column=Column(String(16), nullable=False))
+    type: EventType = Field(sa_column=Column(StrEnumType(EventType), nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     leg: int
     counter_id: int | None = Field(default=None, foreign_key="counter.id")

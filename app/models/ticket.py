@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, UniqueConstraint, text
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import StrEnumType, UTCDateTime, utcnow
 from app.models.types import Id
 
 
@@ -75,9 +75,9 @@ class Ticket(SQLModel, table=True):
     visit_date: date
     number: int
     code: str = Field(max_length=16)
-    status: TicketStatus = Field(sa_column=Column(String(16), nullable=False))
-    priority: Priority = Field(sa_column=Column(String(16), nullable=False))
-    channel: Channel = Field(sa_column=Column(String(16), nullable=False))
+    status: TicketStatus = Field(sa_column=Column(StrEnumType(TicketStatus), nullable=False))
+    priority: Priority = Field(sa_column=Column(StrEnumType(Priority), nullable=False))
+    channel: Channel = Field(sa_column=Column(StrEnumType(Channel), nullable=False))
     leg: int = 1
     recall_count: int = 0
     issued_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(False))

@@ -3,10 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, String
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import StrEnumType, UTCDateTime, utcnow
 from app.models.types import Id, Password, Username
 
 
@@ -20,7 +20,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     password_hash: str = Field(max_length=255)
-    role: Role = Field(sa_column=Column(String(16), nullable=False))
+    role: Role = Field(sa_column=Column(StrEnumType(Role), nullable=False))
     clinic_id: int | None = Field(default=None, foreign_key="clinic.id", index=True)
     is_active: bool = True
     created_at: datetime = Field(
