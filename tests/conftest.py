@@ -5,6 +5,7 @@ cannot be reached its tests skip, except under CI=true, where they fail.
 """
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from app.auth.passwords import use_hasher
@@ -34,14 +35,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 use_hasher(PasswordHasher.from_parameters(CHEAPEST))
 
 
-def reset_postgres_schema(engine: Engine) -> None:
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-
-
-def postgres_engine_or_skip() -> Engine:
-    engine = make_engine(POSTGRES_URL)
+def postgres_server_or_skip() -> Engine:
+    engine = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect():
             pass
@@ -55,6 +50,20 @@ def postgres_engine_or_skip() -> Engine:
 
 
 @pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own, so parallel runs never share tables."""
+    server = postgres_server_or_skip()
+    name = f"antrean_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (faster than migrating each time)."""
     path = tmp_path_factory.mktemp("template") / "antrean.db"
@@ -65,9 +74,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_migrated() -> Iterator[Engine]:
-    engine = postgres_engine_or_skip()
-    reset_postgres_schema(engine)
+def postgres_migrated(postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_url)
     upgrade_to_head(engine)
     yield engine
     engine.dispose()
@@ -85,7 +93,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    yield POSTGRES_URL
+    yield engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -127,3 +135,19 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def world(client: TestClient) -> World:
     """A clinic in WITA with registration, two polyclinics, a lab, counters, staff and a kiosk."""
     return World.build(client)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it, not even migrations."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = postgres_server_or_skip()
+    name = f"antrean_empty_{os.getpid()}_{secrets.token_hex(4)}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()

@@ -156,9 +156,11 @@ def waiting_in_call_order(
     return list(session.exec(statement))
 
 
-def held_tickets(session: Session, counter_ids: list[int]) -> dict[int, Ticket]:
+def held_tickets(session: Session, counter_ids: list[int], visit_date: date) -> dict[int, Ticket]:
     statement = select(Ticket).where(
-        col(Ticket.counter_id).in_(counter_ids), col(Ticket.status).in_(HELD_STATUSES)
+        col(Ticket.counter_id).in_(counter_ids),
+        col(Ticket.status).in_(HELD_STATUSES),
+        col(Ticket.visit_date) == visit_date,
     )
     return {ticket.counter_id: ticket for ticket in session.exec(statement) if ticket.counter_id}
 
@@ -194,7 +196,7 @@ def queue_snapshot(session: Session, clinic: Clinic, now: datetime) -> QueueSnap
     for ticket in waiting:
         by_service[ticket.service_id].append(QueuedTicket.model_validate(ticket))
     counters = clinic_counters(session, clinic.id)
-    held = held_tickets(session, [c.id for c, _ in counters if c.id is not None])
+    held = held_tickets(session, [c.id for c, _ in counters if c.id is not None], today)
     return QueueSnapshot(
         clinic_id=clinic.id,
         visit_date=today,

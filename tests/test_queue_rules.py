@@ -1,0 +1,95 @@
+"""Unit tests of the pure queue rules: local day, state machine, priority key, estimator."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from app.models import Priority, TicketStatus
+from app.queueing.errors import IllegalTransition
+from app.queueing.estimate import estimated_wait_minutes, mean_service_minutes
+from app.queueing.localday import local_date
+from app.queueing.numbering import ticket_code
+from app.queueing.priority import queue_key
+from app.queueing.states import TRANSITIONS, Action, next_status
+
+S = TicketStatus
+
+
+@pytest.mark.parametrize(
+    ("timezone", "midnight_utc"),
+    [
+        ("Asia/Jakarta", datetime(2026, 11, 23, 17, 0, tzinfo=UTC)),  # WIB, UTC+7
+        ("Asia/Makassar", datetime(2026, 11, 23, 16, 0, tzinfo=UTC)),  # WITA, UTC+8
+        ("Asia/Jayapura", datetime(2026, 11, 23, 15, 0, tzinfo=UTC)),  # WIT, UTC+9
+    ],
+)
+def test_local_day_turns_at_the_clinics_own_midnight(timezone: str, midnight_utc: datetime) -> None:
+    assert local_date(midnight_utc - timedelta(seconds=1), timezone) == date(2026, 11, 23)
+    assert local_date(midnight_utc, timezone) == date(2026, 11, 24)
+
+
+def test_every_transition_of_the_spec_is_allowed() -> None:
+    allowed = [
+        (S.waiting, Action.call, S.called),
+        (S.called, Action.recall, S.called),
+        (S.called, Action.start, S.serving),
+        (S.serving, Action.complete, S.done),
+        (S.called, Action.complete, S.done),
+        (S.waiting, Action.cancel, S.cancelled),
+        (S.called, Action.no_show, S.no_show),
+        (S.no_show, Action.requeue, S.waiting),
+        (S.called, Action.transfer, S.waiting),
+        (S.serving, Action.transfer, S.waiting),
+        (S.waiting, Action.expire, S.expired),
+        (S.called, Action.expire, S.expired),
+        (S.no_show, Action.expire, S.expired),
+    ]
+    for status, action, expected in allowed:
+        assert next_status(status, action) is expected
+
+
+def test_everything_else_is_an_illegal_transition() -> None:
+    refused = 0
+    for action, (allowed_from, _to) in TRANSITIONS.items():
+        for status in S:
+            if status in allowed_from:
+                continue
+            with pytest.raises(IllegalTransition) as info:
+                next_status(status, action)
+            assert info.value.status_code == 409
+            refused += 1
+    # Terminal states accept nothing at all.
+    for terminal in (S.done, S.cancelled, S.expired):
+        assert all(terminal not in allowed for allowed, _ in TRANSITIONS.values())
+    assert refused > 40
+
+
+def test_priority_moves_a_ticket_ahead_by_the_lead_and_no_further() -> None:
+    regular_arrival = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    regular = queue_key(regular_arrival, Priority.none, 60)
+    assert regular == regular_arrival
+    # A priority patient arriving within the lead goes ahead of the regular one …
+    soon = queue_key(regular_arrival + timedelta(minutes=59), Priority.elderly, 60)
+    assert soon < regular
+    # … one arriving later than the lead does not: that is the bound on passing over.
+    late = queue_key(regular_arrival + timedelta(minutes=61), Priority.pregnant, 60)
+    assert late > regular
+    for priority in (Priority.elderly, Priority.pregnant, Priority.disabled, Priority.child):
+        assert queue_key(regular_arrival, priority, 30) == regular_arrival - timedelta(minutes=30)
+
+
+def test_estimator_uses_recent_service_times_and_counters() -> None:
+    t0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    spans = [(t0, t0 + timedelta(minutes=4)), (t0, t0 + timedelta(minutes=6))]
+    assert mean_service_minutes(spans, default_minutes=10) == 5
+    assert mean_service_minutes([], default_minutes=10) == 10
+    assert estimated_wait_minutes(0, 5, 2) == 0
+    assert estimated_wait_minutes(3, 5, 1) == 15
+    assert estimated_wait_minutes(3, 5, 2) == 8  # 7.5 rounded up
+    assert estimated_wait_minutes(3, 5, 0) == 15  # no counter yet: as if one
+
+
+def test_ticket_codes_are_zero_padded() -> None:
+    assert ticket_code("A", 12) == "A-012"
+    assert ticket_code("KB", 1) == "KB-001"
+    assert ticket_code("A", 1234) == "A-1234"

@@ -1,0 +1,110 @@
+"""Racing clients never corrupt a queue: concurrent callers and issuers, on both databases."""
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from app.db import open_session
+from app.models import EventType, TicketEvent
+from tests.world import Json, World
+
+T = TypeVar("T")
+CALLERS = 6
+
+
+def run_together(workers: int, job: Callable[[int], T]) -> list[T]:
+    """Start `workers` jobs at the same instant and collect their results."""
+    barrier = threading.Barrier(workers)
+
+    def start(index: int) -> T:
+        barrier.wait()
+        return job(index)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(start, range(workers)))
+
+
+def called_events(engine: Engine) -> Counter[int]:
+    with open_session(engine, write=False) as session:
+        rows = session.exec(
+            select(TicketEvent.ticket_id).where(col(TicketEvent.type) == EventType.called)
+        ).all()
+    return Counter(rows)
+
+
+def test_concurrent_call_next_never_gives_a_ticket_twice_nor_skips_one(
+    world: World, engine: Engine
+) -> None:
+    names = [f"Loket Cepat {i}" for i in range(CALLERS)]
+    for name in names:
+        world.add_counter(name, "A")
+    tickets = [world.take("A") for _ in range(40)]
+
+    def drain(index: int) -> list[int]:
+        got: list[int] = []
+        while True:
+            response = world.call(names[index])
+            if response.status_code == 204:
+                return got
+            assert response.status_code == 200, response.text
+            got.append(response.json()["id"])
+
+    per_counter = run_together(CALLERS, drain)
+    every_call = [ticket_id for calls in per_counter for ticket_id in calls]
+    assert sorted(every_call) == sorted(t["id"] for t in tickets)
+    assert len(every_call) == len(set(every_call))
+    assert sum(1 for calls in per_counter if calls) >= 2, "the callers did not overlap"
+    # Each counter received its tickets in queue order.
+    for calls in per_counter:
+        assert calls == sorted(calls)
+    assert set(called_events(engine).values()) == {1}
+    # Every counter holds exactly its last ticket; the rest were completed by call-next.
+    held = {c["counter_name"]: c["ticket"] for c in world.queue()["counters"]}
+    for name, calls in zip(names, per_counter, strict=True):
+        assert (held[name] or {}).get("id") == (calls[-1] if calls else None)
+
+
+def test_concurrent_issuing_numbers_without_gap_or_repeat(world: World) -> None:
+    def issue(_index: int) -> list[Json]:
+        return [world.take("A") for _ in range(10)]
+
+    issued = [ticket for batch in run_together(4, issue) for ticket in batch]
+    numbers = sorted(ticket["number"] for ticket in issued)
+    assert numbers == list(range(1, 41))
+    assert len({ticket["token"] for ticket in issued}) == 40
+
+
+def test_quota_holds_under_concurrent_issuing(world: World) -> None:
+    def issue(_index: int) -> list[int]:
+        return [world.take_response("C").status_code for _ in range(3)]
+
+    statuses = [status for batch in run_together(4, issue) for status in batch]
+    assert statuses.count(201) == 3
+    assert statuses.count(409) == 9
+    assert world.waiting_codes("C") == ["C-001", "C-002", "C-003"]
+
+
+def test_a_retried_request_racing_itself_makes_one_ticket(world: World) -> None:
+    def retry(_index: int) -> Json:
+        response = world.take_response("A", headers={**world.kiosk, "Idempotency-Key": "k-42"})
+        assert response.status_code == 201, response.text
+        body: Json = response.json()
+        return body
+
+    answers = run_together(4, retry)
+    assert len({answer["id"] for answer in answers}) == 1
+    assert len({answer["token"] for answer in answers}) == 1
+    assert world.waiting_codes("A") == ["A-001"]
+
+
+def test_two_staff_acting_on_one_ticket_at_once_change_it_once(world: World) -> None:
+    ticket = world.take("A")
+    world.call("Loket 1")
+    statuses = run_together(4, lambda _i: world.act(ticket, "no-show").status_code)
+    assert sorted(statuses) == [200, 409, 409, 409]
+    assert world.ticket(ticket)["status"] == "no_show"
