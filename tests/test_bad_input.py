@@ -44,7 +44,7 @@ def test_probe(world: World) -> None:
     show("auth-garbage2", c.get(f"/api/v1/tickets/{tid}", headers={"Authorization": "Bearer dk_0_x"}))
     show("auth-garbage3", c.get(f"/api/v1/tickets/{tid}", headers={"Authorization": "Bearer dk_9999999999_x"}))
     show("auth-garbage4", c.get(f"/api/v1/tickets/{tid}", headers={"Authorization": "Bearer abc.def.ghi"}))
-    show("auth-garbage5", c.get(f"/api/v1/tickets/{tid}", headers={"Authorization": "Bearer dk_١_x"}))
+    show("auth-garbage5", c.get(f"/api/v1/tickets/{tid}", headers={"Authorization": "Bearer dk_١_x".encode()}))
     show("login-nul", c.post("/api/v1/auth/token", data={"username": "a\x00", "password": "b\x00"}))
     show("login-long", c.post("/api/v1/auth/token", data={"username": "a" * 100000, "password": "b" * 100000}))
     show("login-surr", c.post("/api/v1/auth/token", content=b"username=%ED%A0%80&password=%ED%A0%80", headers={"content-type": "application/x-www-form-urlencoded"}))

@@ -138,7 +138,9 @@ class World:
             **kw,
         )
 
-    def take(self, prefix: str = "A", priority: str = "none", headers: Headers | None = None) -> Json:
+    def take(
+        self, prefix: str = "A", priority: str = "none", headers: Headers | None = None
+    ) -> Json:
         return created(self.take_response(prefix, priority, headers))
 
     def call(self, counter: str = "Loket 1", headers: Headers | None = None) -> Response:
@@ -147,7 +149,9 @@ class World:
             headers=self.staff if headers is None else headers,
         )
 
-    def act(self, ticket: Json, action: str, headers: Headers | None = None, **body: Any) -> Response:
+    def act(
+        self, ticket: Json, action: str, headers: Headers | None = None, **body: Any
+    ) -> Response:
         return self.client.post(
             f"/api/v1/tickets/{ticket['id']}/{action}",
             headers=self.staff if headers is None else headers,
