@@ -1,0 +1,35 @@
+"""The demo city that the README's first command starts."""
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.demo import CLINICS, DEMO_STAFF_PASSWORD, seed
+from tests.world import ADMIN_USERNAME, login
+
+
+def test_demo_city_is_usable_with_the_printed_logins_and_keys(
+    client: TestClient, engine: Engine
+) -> None:
+    city = seed(engine, ADMIN_USERNAME)
+    again = seed(engine, ADMIN_USERNAME)  # a second start keeps the data …
+    assert [c.clinic.id for c in again] == [c.clinic.id for c in city]
+    assert len(client.get("/api/v1/clinics").json()) == len(CLINICS)
+    first = again[0]  # … and only the newest keys work
+    clinic_id = first.clinic.id
+    services = client.get(f"/api/v1/clinics/{clinic_id}/services").json()
+    entry = next(s for s in services if s["entry"])
+    old_key = {"Authorization": f"Bearer {city[0].kiosk_key}"}
+    kiosk = {"Authorization": f"Bearer {first.kiosk_key}"}
+    body = {"service_id": entry["id"]}
+    url = f"/api/v1/clinics/{clinic_id}/tickets"
+    assert client.post(url, headers=old_key, json=body).status_code == 401
+    ticket = client.post(url, headers=kiosk, json=body)
+    assert ticket.status_code == 201
+    assert ticket.json()["channel"] == "kiosk"
+
+    staff = login(client, f"{first.clinic.code.lower()}.loket", DEMO_STAFF_PASSWORD)
+    counters = client.get(f"/api/v1/clinics/{clinic_id}/counters").json()
+    loket = next(c for c in counters if entry["id"] in c["service_ids"])
+    called = client.post(f"/api/v1/counters/{loket['id']}/call-next", headers=staff)
+    assert called.status_code == 200
+    assert called.json()["id"] == ticket.json()["id"]
