@@ -5,9 +5,13 @@ default deferred BEGIN can fail with "database is locked" when another writer go
 so write sessions start with BEGIN IMMEDIATE: writers queue on the lock (busy_timeout) and run
 one after another, which is also what makes call-next atomic on SQLite. Read sessions keep the
 deferred BEGIN and, with WAL, never wait for a writer.
+Inside one process, writers also queue on a plain lock before BEGIN IMMEDIATE: SQLite's own
+busy handler waits by sleeping and polling (up to 100 ms a nap), which under a burst of
+concurrent writes turns milliseconds into seconds; a lock hands over at once.
 PostgreSQL needs none of this: the queue code takes row locks.
 """
 
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -48,7 +52,56 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+class _WriterLock:
+    """One writing transaction at a time per engine, released right after COMMIT/ROLLBACK."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    @staticmethod
+    def _key(connection: Any) -> int:
+        # SQLAlchemy hands over the pool's proxy or the raw sqlite3 connection: key on the raw.
+        return id(getattr(connection, "dbapi_connection", connection))
+
+    def acquire(self, connection: Any) -> None:
+        if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise TimeoutError("waited too long for the SQLite write lock")
+        self._holder = self._key(connection)
+
+    def release(self, connection: Any) -> None:
+        if self._holder is not None and self._holder == self._key(connection):
+            self._holder = None
+            self._lock.release()
+
+
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    writer = _WriterLock()
+    dialect = engine.dialect
+    plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit_then_release(dbapi_connection: Any) -> None:
+        try:
+            plain_commit(dbapi_connection)
+        finally:
+            writer.release(dbapi_connection)
+
+    def rollback_then_release(dbapi_connection: Any) -> None:
+        try:
+            plain_rollback(dbapi_connection)
+        finally:
+            writer.release(dbapi_connection)
+
+    dialect.do_commit = commit_then_release  # type: ignore[method-assign]
+    dialect.do_rollback = rollback_then_release  # type: ignore[method-assign]
+
+    # A connection that leaves the pool's hands some other way (invalidated after an error,
+    # checked in) never keeps the lock.
+    for pool_event in ("checkin", "invalidate", "soft_invalidate", "close"):
+        event.listen(
+            engine, pool_event, lambda dbapi_connection, *_: writer.release(dbapi_connection)
+        )
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite would defer it).
@@ -64,8 +117,16 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if not connection.get_execution_options().get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        writer.acquire(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.release(dbapi_connection)
+            raise
 
 
 def open_session(engine: Engine, *, write: bool) -> Session:

@@ -33,21 +33,24 @@ def position_of(session: Session, ticket: Ticket) -> int | None:
 def _recent_spans(
     session: Session, service_ids: list[int], visit_date: date
 ) -> dict[int, list[tuple[datetime, datetime]]]:
-    statement = (
-        select(Ticket.service_id, Ticket.started_at, Ticket.called_at, Ticket.finished_at)
-        .where(
-            col(Ticket.service_id).in_(service_ids),
-            col(Ticket.visit_date) == visit_date,
-            col(Ticket.status) == TicketStatus.done,
+    """Per service, (began, finished) of its last RECENT_TICKETS tickets completed today."""
+    spans: dict[int, list[tuple[datetime, datetime]]] = {}
+    for service_id in service_ids:
+        statement = (
+            select(Ticket.started_at, Ticket.called_at, Ticket.finished_at)
+            .where(
+                col(Ticket.service_id) == service_id,
+                col(Ticket.visit_date) == visit_date,
+                col(Ticket.status) == TicketStatus.done,
+            )
+            .order_by(col(Ticket.finished_at).desc())
+            .limit(RECENT_TICKETS)
         )
-        .order_by(col(Ticket.finished_at).desc())
-    )
-    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for service_id, started_at, called_at, finished_at in session.exec(statement):
-        began = started_at or called_at
-        if began is None or finished_at is None or len(spans[service_id]) >= RECENT_TICKETS:
-            continue
-        spans[service_id].append((began, finished_at))
+        spans[service_id] = []
+        for started_at, called_at, finished_at in session.exec(statement):
+            began = started_at or called_at
+            if began is not None and finished_at is not None:
+                spans[service_id].append((began, finished_at))
     return spans
 
 

@@ -1,0 +1,26 @@
+# Antrean service image: migrations, then uvicorn, as a non-root user.
+# Behind a reverse proxy set FORWARDED_ALLOW_IPS to its address (uvicorn reads it), so the
+# phone-ticket rate limit sees the real client address.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    ANTREAN_DATABASE_URL=sqlite:////data/antrean.db
+
+RUN useradd --create-home --uid 10001 antrean \
+    && mkdir -p /data \
+    && chown antrean:antrean /data
+
+WORKDIR /srv/antrean
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY migrations ./migrations
+# Editable, so the service finds migrations/ beside app/ as in a checkout.
+RUN pip install -e .
+
+USER antrean
+VOLUME ["/data"]
+EXPOSE 8000
+CMD ["sh", "-c", "alembic upgrade head && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]
