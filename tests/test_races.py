@@ -91,7 +91,9 @@ def test_quota_holds_under_concurrent_issuing(world: World) -> None:
 
 def test_a_retried_request_racing_itself_makes_one_ticket(world: World) -> None:
     def retry(_index: int) -> Json:
-        response = world.take_response("A", headers={**world.kiosk, "Idempotency-Key": "k-42"})
+        response = world.take_response(
+            "A", headers={**world.kiosk, "Idempotency-Key": "retry-key-0000042"}
+        )
         assert response.status_code == 201, response.text
         body: Json = response.json()
         return body

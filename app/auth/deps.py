@@ -1,5 +1,6 @@
 """Who is calling: a staff user (JWT), a device (device key) or nobody."""
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from app.auth.tokens import user_id_from_token
 from app.db import SessionDep
 from app.errors import Unauthorized
 from app.models import Device, User
+from app.models.types import MAX_ID
 from app.queueing.events import Actor
 
 DEVICE_KEY_PREFIX = "dk_"
@@ -35,11 +37,15 @@ def device_key(device_id: int, secret: str) -> str:
     return f"{DEVICE_KEY_PREFIX}{device_id}_{secret}"
 
 
+_DEVICE_KEY = re.compile(rf"^{DEVICE_KEY_PREFIX}([0-9]{{1,10}})_(.+)$")
+
+
 def _device_from_key(session: SessionDep, key: str) -> Device | None:
-    device_part, _, secret = key.removeprefix(DEVICE_KEY_PREFIX).partition("_")
-    if not device_part.isdigit() or not secret or len(device_part) > 10:
+    match = _DEVICE_KEY.match(key)
+    if match is None or int(match.group(1)) > MAX_ID:
         return None
-    device = session.get(Device, int(device_part))
+    device_id, secret = int(match.group(1)), match.group(2)
+    device = session.get(Device, device_id)
     if device is None or device.revoked_at is not None:
         secrets.matches(secret, "0" * 64)  # same work either way
         return None

@@ -19,17 +19,22 @@ class DailySequence(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """The answer given to a ticket request, replayed when the same key comes again."""
+    """The answer given to a ticket request, replayed when the same key comes again.
+
+    Neither the key nor the ticket's token is stored in clear: the key as a digest, the token
+    sealed with a cipher key derived from the Idempotency-Key (see queueing/idempotency.py).
+    """
 
     __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("scope", "key"),)
+    __table_args__ = (UniqueConstraint("scope", "key_digest"),)
 
     id: int | None = Field(default=None, primary_key=True)
     scope: str = Field(max_length=64)
-    key: str = Field(max_length=200)
+    key_digest: str = Field(max_length=64)
     request_digest: str = Field(max_length=64)
     ticket_id: int = Field(foreign_key="ticket.id")
     response: str = Field(sa_column=Column(Text, nullable=False))
+    sealed_token: str = Field(max_length=200)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True)
     )

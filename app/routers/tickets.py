@@ -15,7 +15,8 @@ from app.models import Channel, Ticket
 from app.models.ticket import TicketCreate, TicketCreated, TicketPublic, TransferRequest
 from app.queueing import actions
 from app.queueing.events import Actor
-from app.queueing.issue import IdempotencyKey, take_ticket
+from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
+from app.queueing.issue import take_ticket
 from app.queueing.lookup import get_clinic, get_service, get_ticket
 from app.queueing.queries import ticket_view
 from app.routers.params import IdPath
@@ -26,7 +27,13 @@ TokenQuery = Annotated[str | None, Query(max_length=128, description="The ticket
 TokenHeader = Annotated[str | None, Header(max_length=128, alias="X-Ticket-Token")]
 IdempotencyHeader = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"),
+    Header(
+        alias="Idempotency-Key",
+        min_length=MIN_KEY_LENGTH,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A random string (a UUID) per request; a retry sends the same",
+    ),
 ]
 
 
@@ -74,7 +81,7 @@ def create_ticket(
         )
     idempotency = None
     if idempotency_key is not None:
-        idempotency = IdempotencyKey.for_request(
+        idempotency = IdempotencyKey.for_ticket(
             scope=_scope(principal, clinic_id),
             key=idempotency_key,
             service_id=data.service_id,

@@ -229,16 +229,19 @@ def upgrade() -> None:
         "idempotency_record",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("scope", sa.String(length=64), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("key_digest", sa.String(length=64), nullable=False),
         sa.Column("request_digest", sa.String(length=64), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("response", sa.Text(), nullable=False),
+        sa.Column("sealed_token", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"], ["ticket.id"], name=op.f("fk_idempotency_record_ticket_id_ticket")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_record")),
-        sa.UniqueConstraint("scope", "key", name=op.f("uq_idempotency_record_scope_key")),
+        sa.UniqueConstraint(
+            "scope", "key_digest", name=op.f("uq_idempotency_record_scope_key_digest")
+        ),
     )
     with op.batch_alter_table("idempotency_record", schema=None) as batch_op:
         batch_op.create_index(
