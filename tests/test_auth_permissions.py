@@ -157,7 +157,7 @@ def _forged_credentials(world: World, app: FastAPI) -> dict[str, str]:
         "staff token, payload swapped to the admin": f"{header}.{forged_payload}.{signature}",
         "staff token, signature flipped": staff_token[:-4]
         + ("AAAA" if staff_token[-4:] != "AAAA" else "BBBB"),
-        "alg none": jwt.encode(staff_claims, key=None, algorithm="none"),
+        "alg none": jwt.encode(staff_claims, key="", algorithm="none"),
         "signed with another key": jwt.encode(staff_claims, "not-the-key" * 4, algorithm="HS256"),
         "expired": jwt.encode(
             {"sub": claims["sub"], "iat": now - timedelta(days=2), "exp": now - timedelta(days=1)},
