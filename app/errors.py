@@ -1,6 +1,8 @@
 """Domain errors, each with its HTTP status, turned into `{"detail": ...}` by one handler."""
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
@@ -54,5 +56,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # A unique or foreign-key rule of the database refused the change: nothing was written.
         return JSONResponse({"detail": "Conflicts with existing data"}, status_code=409)
 
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own handler echoes the refused input, which can itself be unencodable
+        # (NaN, a lone surrogate) and turn a 422 into a 500: answer where and what, not the input.
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {
+                "loc": list(error.get("loc", ())),
+                "msg": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
     app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(IntegrityError, on_integrity_error)

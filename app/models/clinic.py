@@ -1,8 +1,9 @@
 """Clinic (puskesmas): the unit every queue, device and staff account belongs to."""
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator
 from sqlalchemy import Column
@@ -14,13 +15,16 @@ from app.models.types import Code, Name, Text
 DEFAULT_TIMEZONE = "Asia/Makassar"
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    # IANA Area/Location names and UTC; not aliases like "localtime" or "Factory".
+    return frozenset(name for name in available_timezones() if "/" in name or name == "UTC")
+
+
 def _known_timezone(value: str) -> str:
-    if value not in available_timezones():
-        raise ValueError("unknown IANA timezone")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("unknown IANA timezone") from exc
+    if value not in _zone_names():
+        raise ValueError("unknown IANA timezone (use e.g. Asia/Makassar)")
+    ZoneInfo(value)
     return value
 
 

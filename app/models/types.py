@@ -1,5 +1,6 @@
 """Input field types: bounded, and free of the control characters PostgreSQL refuses."""
 
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -7,9 +8,13 @@ from pydantic import AfterValidator, Field, StringConstraints
 MAX_ID = 2**31 - 1
 
 
+# Control (C0/C1), format (zero-width, direction marks), surrogate, private and unassigned.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
 def _printable(value: str) -> str:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
+    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in value):
+        raise ValueError("must not contain control or invisible characters")
     return value
 
 
@@ -20,8 +25,12 @@ def _single_line(max_length: int) -> object:
 Name = Annotated[str, _single_line(120), AfterValidator(_printable)]
 Code = Annotated[str, _single_line(32), AfterValidator(_printable)]
 Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable)]
+USERNAME_PATTERN = r"^[a-z0-9._@-]{3,64}$"
+# Usernames are case-insensitive: kept in lower case, so `Admin` and `admin` are one account.
 Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@-]{3,64}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._@-]{3,64}$"),
+    AfterValidator(str.lower),
 ]
 Password = Annotated[
     str, StringConstraints(min_length=8, max_length=256), AfterValidator(_printable)

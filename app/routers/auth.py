@@ -1,5 +1,6 @@
 """Staff login."""
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +14,7 @@ from app.db import SessionDep
 from app.errors import Unauthorized
 from app.models import User
 from app.models.base import utcnow
+from app.models.types import USERNAME_PATTERN
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -29,7 +31,10 @@ def login(
     session: SessionDep,
 ) -> AccessToken:
     """Exchange a username and password for a bearer token."""
-    user = session.exec(select(User).where(col(User.username) == form.username)).first()
+    username = form.username.strip().lower()
+    user = None
+    if re.fullmatch(USERNAME_PATTERN, username):  # anything else names no account
+        user = session.exec(select(User).where(col(User.username) == username)).first()
     if not verify_password(form.password, user.password_hash if user else None) or user is None:
         raise Unauthorized("Wrong username or password")
     if not user.is_active:
