@@ -1,11 +1,13 @@
 """Taking a ticket: checks, numbering, the first leg, and Idempotency-Key replays."""
 
+from dataclasses import dataclass
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.auth.secrets import digest, new_secret
 from app.clock import Clock
-from app.models import Channel, Clinic, EventType, Priority, Ticket, TicketStatus
+from app.models import Channel, Clinic, EventType, Priority, Service, Ticket, TicketStatus
 from app.models.ticket import TicketCreated
 from app.queueing import events
 from app.queueing.errors import QuotaFull, ServiceClosed, ServiceOfOtherClinic, TransferOnlyService
@@ -14,7 +16,15 @@ from app.queueing.localday import local_date
 from app.queueing.lookup import get_service
 from app.queueing.numbering import next_number, ticket_code
 from app.queueing.priority import queue_key
-from app.queueing.queries import ticket_view
+from app.queueing.queries import WaitModel, ticket_view
+
+
+@dataclass
+class _Issued:
+    ticket: Ticket
+    token: str
+    service: Service
+    wait_model: WaitModel
 
 
 def _issue(
@@ -24,9 +34,8 @@ def _issue(
     service_id: int,
     priority: Priority,
     channel: Channel,
-    actor: events.Actor,
     clock: Clock,
-) -> tuple[Ticket, str]:
+) -> _Issued:
     service = get_service(session, service_id)
     if service.clinic_id != clinic.id:
         raise ServiceOfOtherClinic()
@@ -35,6 +44,9 @@ def _issue(
     if not service.is_open:
         raise ServiceClosed()
     visit_date = local_date(clock(), clinic.timezone)
+    # Everything read-only first: on PostgreSQL the number's row lock below is held until
+    # commit, and every issuer of this service waits for it.
+    wait_model = WaitModel(session, [service], visit_date)
     number = next_number(session, service_id=service_id, visit_date=visit_date)
     if service.daily_quota is not None and number > service.daily_quota:
         raise QuotaFull()
@@ -58,8 +70,7 @@ def _issue(
     )
     session.add(ticket)
     session.flush()
-    events.record(session, ticket, EventType.issued, at=now, actor=actor, to_service_id=service_id)
-    return ticket, token
+    return _Issued(ticket=ticket, token=token, service=service, wait_model=wait_model)
 
 
 def take_ticket(
@@ -79,23 +90,31 @@ def take_ticket(
         replayed = replay(session, idempotency)
         if replayed is not None:
             return replayed
-    ticket, token = _issue(
+    issued = _issue(
         session,
         clinic=clinic,
         service_id=service_id,
         priority=priority,
         channel=channel,
-        actor=actor,
         clock=clock,
     )
-    service = get_service(session, service_id)
-    view = ticket_view(session, ticket, clinic, service)
+    ticket = issued.ticket
+    view = ticket_view(session, ticket, clinic, issued.service, issued.wait_model)
     ticket.estimate_at_issue_min = view.estimated_wait_minutes
     session.add(ticket)
-    created = TicketCreated.model_validate({**view.model_dump(), "token": token})
-    if idempotency is not None:
-        remember(session, idempotency, created, now=clock(), keep_hours=idempotency_hours)
+    created = TicketCreated.model_validate({**view.model_dump(), "token": issued.token})
     try:
+        if idempotency is not None:
+            remember(session, idempotency, created, now=clock(), keep_hours=idempotency_hours)
+            session.flush()
+        events.record(
+            session,
+            ticket,
+            EventType.issued,
+            at=ticket.issued_at,
+            actor=actor,
+            to_service_id=service_id,
+        )
         session.commit()
     except IntegrityError:
         # The same key raced in from a concurrent retry and committed first: answer as it did.

@@ -98,13 +98,19 @@ class WaitModel:
         )
 
 
-def ticket_view(session: Session, ticket: Ticket, clinic: Clinic, service: Service) -> TicketPublic:
+def ticket_view(
+    session: Session,
+    ticket: Ticket,
+    clinic: Clinic,
+    service: Service,
+    wait_model: WaitModel | None = None,
+) -> TicketPublic:
+    """The ticket as the API shows it, times in the clinic's offset, with position and estimate."""
     position = position_of(session, ticket)
     estimate = None
     if position is not None:
-        estimate = WaitModel(session, [service], ticket.visit_date).estimate(
-            service.id or 0, position
-        )
+        model = wait_model or WaitModel(session, [service], ticket.visit_date)
+        estimate = model.estimate(service.id or 0, position)
     tz = clinic.timezone
     return TicketPublic.model_validate(
         {
