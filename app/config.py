@@ -23,6 +23,19 @@ class Settings(BaseSettings):
     idempotency_hours: int = Field(default=24, ge=1)
     run_migrations: bool = True
 
+    # Realtime feeds (app/realtime/).
+    redis_channel: str = "antrean:events"
+    # Messages a socket may fall behind by before it is closed and must resync.
+    ws_queue_size: int = Field(default=200, ge=1)
+    # A `{"type": "ping"}` after this long without a message, so pages can tell a live feed.
+    ws_ping_seconds: float = Field(default=20, gt=0)
+    # How often each process checks the database for events it has not seen (lost or late).
+    realtime_poll_seconds: float = Field(default=2, gt=0)
+    # How far back a reconnecting display is replayed; further behind, it gets a snapshot.
+    replay_limit: int = Field(default=500, ge=0)
+    # How often the end-of-day sweep looks for tickets of an ended local day.
+    sweep_seconds: float = Field(default=30, gt=0)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -141,10 +141,16 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; anything but GET/HEAD is a write."""
+    """One session per request; anything but GET/HEAD is a write. What the request committed
+    is published to the realtime feeds afterwards."""
+    from app.realtime.publish import publish_committed  # the feeds build on the models
+
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     with open_session(get_engine(request), write=write) as session:
         yield session
+        publish_committed(
+            session, getattr(request.app.state, "hub", None), request.app.state.clock()
+        )
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

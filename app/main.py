@@ -1,8 +1,9 @@
 """The application factory: `uvicorn app.main:app` serves Antrean."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
@@ -15,6 +16,11 @@ from app.db import make_engine
 from app.directory.users import bootstrap_admin
 from app.errors import install_error_handlers
 from app.migrate import upgrade_to_head
+from app.realtime import routes as realtime_routes
+from app.realtime.backends import make_backend
+from app.realtime.hub import Hub
+from app.realtime.reads import DatabaseReads
+from app.realtime.sweep import sweep_forever
 from app.routers import auth, clinics, counters, devices, queue, services, tickets, users
 
 log = logging.getLogger("antrean")
@@ -45,7 +51,24 @@ def create_app(
             upgrade_to_head(app.state.engine)
         bootstrap_admin(app.state.engine, settings.admin_username, settings.admin_password)
         app.state.signing_key = load_signing_key(app.state.engine, settings.secret_key)
+        reads = DatabaseReads(app.state.engine)
+        hub = Hub(
+            make_backend(settings.redis_url, settings.redis_channel),
+            lambda clinic_id, first, last: reads.fetch_events(clinic_id, first, last, clock()),
+            reads.current_seqs,
+            max_queue=settings.ws_queue_size,
+            poll_seconds=settings.realtime_poll_seconds,
+        )
+        await hub.start()
+        app.state.reads, app.state.hub = reads, hub
+        sweeper = asyncio.create_task(
+            sweep_forever(app.state.engine, clock, hub, settings.sweep_seconds)
+        )
         yield
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
+        await hub.stop()
         if own_engine:
             app.state.engine.dispose()
 
@@ -60,6 +83,7 @@ def create_app(
     app.state.remote_rate_limit = ClientRateLimit(settings.remote_ticket_rate)
     install_error_handlers(app)
     app.include_router(api_router())
+    app.include_router(realtime_routes.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

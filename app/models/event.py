@@ -38,6 +38,8 @@ class TicketEvent(SQLModel, table=True):
     type: EventType = Field(sa_column=Column(StrEnumType(EventType), nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     leg: int
+    # The service of the leg the event belongs to (for a transfer: the one it leaves).
+    service_id: int = Field(foreign_key="service.id")
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
     user_id: int | None = Field(default=None, foreign_key="user.id")
     device_id: int | None = Field(default=None, foreign_key="device.id")

@@ -65,6 +65,7 @@ class Ticket(SQLModel, table=True):
         ),
         Index("ix_ticket_queue", "service_id", "visit_date", "status", "queue_key"),
         Index("ix_ticket_clinic_open", "clinic_id", "status", "visit_date"),
+        Index("ix_ticket_status_date", "status", "visit_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

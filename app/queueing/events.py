@@ -59,6 +59,7 @@ def record(
         type=event_type,
         at=at,
         leg=ticket.leg,
+        service_id=ticket.service_id,
         counter_id=counter_id,
         user_id=actor.user_id,
         device_id=actor.device_id,

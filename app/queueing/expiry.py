@@ -40,3 +40,23 @@ def expire_stale_tickets(session: Session, *, clinic: Clinic, now: datetime) -> 
     assert clinic.id is not None
     today = local_date(now, clinic.timezone)
     return expire_before(session, clinic_id=clinic.id, today=today, now=now)
+
+
+def clinics_with_ended_days(session: Session, now: datetime) -> list[int]:
+    """Clinics that still have open tickets dated before their own local today."""
+    found: list[int] = []
+    for timezone in session.exec(select(Clinic.timezone).distinct()).all():
+        today = local_date(now, timezone)
+        found.extend(
+            session.exec(
+                select(Ticket.clinic_id)
+                .join(Clinic, col(Clinic.id) == col(Ticket.clinic_id))
+                .where(
+                    col(Clinic.timezone) == timezone,
+                    col(Ticket.status).in_(OPEN_STATUSES),
+                    col(Ticket.visit_date) < today,
+                )
+                .distinct()
+            ).all()
+        )
+    return sorted(found)

@@ -217,6 +217,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_ticket_queue", ["service_id", "visit_date", "status", "queue_key"], unique=False
         )
+        batch_op.create_index("ix_ticket_status_date", ["status", "visit_date"], unique=False)
         batch_op.create_index(
             "uq_ticket_counter_held",
             ["counter_id"],
@@ -257,11 +258,15 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("leg", sa.Integer(), nullable=False),
+        sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column("counter_id", sa.Integer(), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("device_id", sa.Integer(), nullable=True),
         sa.Column("from_service_id", sa.Integer(), nullable=True),
         sa.Column("to_service_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["service.id"], name=op.f("fk_ticket_event_service_id_service")
+        ),
         sa.ForeignKeyConstraint(
             ["clinic_id"], ["clinic.id"], name=op.f("fk_ticket_event_clinic_id_clinic")
         ),
@@ -312,6 +317,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("status IN ('called', 'serving')"),
             postgresql_where=sa.text("status IN ('called', 'serving')"),
         )
+        batch_op.drop_index("ix_ticket_status_date")
         batch_op.drop_index("ix_ticket_queue")
         batch_op.drop_index("ix_ticket_clinic_open")
 

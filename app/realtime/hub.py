@@ -1,0 +1,202 @@
+"""The hub: one per process. Takes messages from the backend, puts each clinic's messages in
+`seq` order (filling gaps from the database), and fans them out to local subscribers through
+bounded queues, so one slow socket never holds up the others.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from app.realtime.backends import Backend
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+# (clinic_id, first_seq, last_seq) -> the committed messages in that range, from the database
+FetchEvents = Callable[[int, int, int], Awaitable[list[Message]]]
+# clinic ids -> their latest committed seq
+CurrentSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
+
+# How long an out-of-order message waits for the one before it (two publishers racing)
+# before the missing ones are read from the database.
+GAP_WAIT_SECONDS = 0.2
+
+
+class Subscriber:
+    """One socket's view of a clinic stream: a bounded queue of messages after `after_seq`."""
+
+    def __init__(self, clinic_id: int, max_queue: int) -> None:
+        self.clinic_id = clinic_id
+        self.queue: asyncio.Queue[Message] = asyncio.Queue(max_queue)
+        self.after_seq: int | None = None  # None until the socket has read its starting point
+        self.overflowed = False
+
+    def offer(self, message: Message) -> None:
+        if self.overflowed or (self.after_seq is not None and message["seq"] <= self.after_seq):
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed = True  # the socket closes and the client resyncs
+
+    def start_after(self, seq: int) -> None:
+        """Drop what the socket's snapshot already covers."""
+        self.after_seq = seq
+        kept = []
+        while not self.queue.empty():
+            message = self.queue.get_nowait()
+            if message["seq"] > seq:
+                kept.append(message)
+        for message in kept:
+            self.queue.put_nowait(message)
+
+
+class ClinicStream:
+    """A clinic's messages, delivered strictly in `seq` order."""
+
+    def __init__(self, clinic_id: int) -> None:
+        self.clinic_id = clinic_id
+        self.last_seq: int | None = None
+        self.subscribers: set[Subscriber] = set()
+        self.buffer: dict[int, Message] = {}
+        self.gap_task: asyncio.Task[None] | None = None
+
+    def offer(self, message: Message) -> bool:
+        """Deliver what is now in order; True when a gap is left to fill."""
+        seq = message["seq"]
+        if self.last_seq is not None and seq <= self.last_seq:
+            return bool(self.buffer)
+        self.buffer[seq] = message
+        if self.last_seq is None:
+            return False
+        while self.last_seq + 1 in self.buffer:
+            self.last_seq += 1
+            ready = self.buffer.pop(self.last_seq)
+            for subscriber in self.subscribers:
+                subscriber.offer(ready)
+        return bool(self.buffer)
+
+    def start_at(self, seq: int) -> bool:
+        """Begin at the first subscriber's starting point; True when a gap is left to fill."""
+        if self.last_seq is not None:
+            return False
+        self.last_seq = seq
+        waiting, self.buffer = self.buffer, {}
+        for number in sorted(waiting):
+            if number > seq:
+                self.offer(waiting[number])
+        return bool(self.buffer)
+
+
+class Hub:
+    def __init__(
+        self,
+        backend: Backend,
+        fetch_events: FetchEvents,
+        current_seqs: CurrentSeqs,
+        *,
+        max_queue: int = 200,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.backend = backend
+        self._fetch = fetch_events
+        self._current_seqs = current_seqs
+        self._max_queue = max_queue
+        self._poll_seconds = poll_seconds
+        self._streams: dict[int, ClinicStream] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self.backend.start(self._deliver, self.catch_up)
+        self._poller = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        for task in [self._poller, *(s.gap_task for s in self._streams.values())]:
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+        await self.backend.stop()
+
+    async def publish(self, messages: list[Message]) -> None:
+        for message in messages:
+            await self.backend.publish(message)
+
+    def publish_threadsafe(self, messages: list[Message]) -> None:
+        """Publish from a worker thread (a sync route, after its commit); does not wait."""
+        if self._loop is not None and messages:
+            asyncio.run_coroutine_threadsafe(self.publish(messages), self._loop)
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(stream.subscribers) for stream in self._streams.values())
+
+    @asynccontextmanager
+    async def subscribe(self, clinic_id: int) -> AsyncIterator[Subscriber]:
+        """Register before reading the starting point, then call `ready` with its seq."""
+        stream = self._streams.setdefault(clinic_id, ClinicStream(clinic_id))
+        subscriber = Subscriber(clinic_id, self._max_queue)
+        stream.subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            stream.subscribers.discard(subscriber)
+            if not stream.subscribers and self._streams.get(clinic_id) is stream:
+                if stream.gap_task is not None:
+                    stream.gap_task.cancel()
+                del self._streams[clinic_id]
+
+    def ready(self, subscriber: Subscriber, seq: int) -> None:
+        subscriber.start_after(seq)
+        stream = self._streams.get(subscriber.clinic_id)
+        if stream is not None and stream.start_at(seq):
+            self._schedule_gap_fill(stream)
+
+    async def _deliver(self, message: Message) -> None:
+        stream = self._streams.get(message.get("clinic_id", 0))
+        if stream is not None and stream.offer(message):
+            self._schedule_gap_fill(stream)
+
+    def _schedule_gap_fill(self, stream: ClinicStream) -> None:
+        if stream.gap_task is None or stream.gap_task.done():
+            stream.gap_task = asyncio.create_task(self._fill_gap(stream))
+
+    async def _fill_gap(self, stream: ClinicStream) -> None:
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        if not stream.buffer or stream.last_seq is None:
+            return
+        await self._read_missing(stream, max(stream.buffer) - 1)
+        if stream.buffer and stream.last_seq is not None:
+            # Not in the database either (cannot happen for committed events): skip ahead
+            # rather than stall; clients see the gap in `seq` and resync.
+            log.warning("clinic %s: seq %s never came", stream.clinic_id, stream.last_seq + 1)
+            stream.last_seq = min(stream.buffer) - 1
+            stream.offer(stream.buffer.pop(min(stream.buffer)))
+
+    async def _read_missing(self, stream: ClinicStream, up_to: int) -> None:
+        if stream.last_seq is None or up_to <= stream.last_seq:
+            return
+        for message in await self._fetch(stream.clinic_id, stream.last_seq + 1, up_to):
+            stream.offer(message)
+
+    async def catch_up(self) -> None:
+        """Read from the database every event a stream has not delivered yet."""
+        known = {cid: s for cid, s in self._streams.items() if s.last_seq is not None}
+        if not known:
+            return
+        for clinic_id, seq in (await self._current_seqs(list(known))).items():
+            stream = known[clinic_id]
+            if stream.last_seq is not None and seq > stream.last_seq:
+                await self._read_missing(stream, seq)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_seconds)
+            try:
+                await self.catch_up()
+            except Exception:  # keep polling through a database hiccup
+                log.exception("realtime catch-up failed")

@@ -1,0 +1,121 @@
+"""The WebSocket feeds: `/ws/clinics/{id}` for displays, `/ws/tickets/{id}` for phones."""
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
+from websockets.exceptions import ConnectionClosed
+
+from app.models.types import MAX_ID
+from app.realtime.hub import Hub, Message, Subscriber
+from app.realtime.reads import DatabaseReads
+from app.routers.params import IdPath
+
+router = APIRouter()
+
+PING: Message = {"type": "ping"}
+# Closed because the client fell too far behind: it reconnects with `since` and catches up.
+CLOSE_TOO_SLOW = 4000
+CLOSE_NOT_FOUND = 4404
+_GONE = (WebSocketDisconnect, ConnectionClosed, RuntimeError, OSError)
+
+
+def _state(websocket: WebSocket) -> tuple[Hub, DatabaseReads, Any]:
+    app_state = websocket.app.state
+    return app_state.hub, app_state.reads, app_state
+
+
+async def _next(subscriber: Subscriber, timeout: float) -> Message | None:
+    try:
+        return await asyncio.wait_for(subscriber.queue.get(), timeout)
+    except TimeoutError:
+        return None
+
+
+async def _send(websocket: WebSocket, message: Message) -> None:
+    await websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+
+@router.websocket("/ws/clinics/{clinic_id}")
+async def display_feed(
+    websocket: WebSocket,
+    clinic_id: IdPath,
+    since: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+) -> None:
+    """Snapshot (or what was missed since `since`), then one message per change."""
+    hub, reads, app_state = _state(websocket)
+    settings = app_state.settings
+    await websocket.accept()
+    try:
+        async with hub.subscribe(clinic_id) as subscriber:
+            start = await reads.display_start(
+                clinic_id, since, settings.replay_limit, app_state.clock()
+            )
+            if start is None:
+                await websocket.close(code=CLOSE_NOT_FOUND, reason="no such clinic")
+                return
+            seq, first = start
+            hub.ready(subscriber, seq)
+            for message in first:
+                await _send(websocket, message)
+            while True:
+                update = await _next(subscriber, settings.ws_ping_seconds)
+                if subscriber.overflowed:
+                    await websocket.close(
+                        code=CLOSE_TOO_SLOW, reason="too slow: reconnect with since"
+                    )
+                    return
+                await _send(websocket, update or PING)
+    except _GONE:
+        return
+
+
+def _concerns(message: Message, ticket_id: int, service_id: int) -> bool:
+    ticket = message.get("ticket") or {}
+    return (
+        ticket.get("id") == ticket_id
+        or ticket.get("service_id") == service_id
+        or message.get("from_service_id") == service_id
+        or str(service_id) in (message.get("waiting") or {})
+    )
+
+
+@router.websocket("/ws/tickets/{ticket_id}")
+async def ticket_feed(
+    websocket: WebSocket,
+    ticket_id: IdPath,
+    token: Annotated[str, Query(max_length=128)] = "",
+) -> None:
+    """The patient's ticket, on connect and whenever its status, position or estimate change."""
+    hub, reads, app_state = _state(websocket)
+    await websocket.accept()
+    try:
+        clinic_id = await reads.ticket_clinic(ticket_id, token)
+        if clinic_id is None:
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="wrong ticket token")
+            return
+        async with hub.subscribe(clinic_id) as subscriber:
+            seq, view = await reads.ticket_state(ticket_id)
+            hub.ready(subscriber, seq)
+            await _send(websocket, {"type": "ticket", "ticket": view.model_dump(mode="json")})
+            while True:
+                message = await _next(subscriber, app_state.settings.ws_ping_seconds)
+                if subscriber.overflowed:
+                    await websocket.close(code=CLOSE_TOO_SLOW, reason="too slow: reconnect")
+                    return
+                if message is None:
+                    await _send(websocket, PING)
+                    continue
+                if not _concerns(message, ticket_id, view.service_id):
+                    continue
+                while not subscriber.queue.empty():  # one read for a burst of changes
+                    subscriber.queue.get_nowait()
+                _, fresh = await reads.ticket_state(ticket_id)
+                if fresh != view:
+                    view = fresh
+                    await _send(
+                        websocket, {"type": "ticket", "ticket": view.model_dump(mode="json")}
+                    )
+    except _GONE:
+        return
