@@ -151,3 +151,35 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     with server.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     server.dispose()
+
+
+REDIS_URL = os.environ.get("ANTREAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A reachable Redis; skips without one, except under CI=true, where it fails."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis not reachable at {REDIS_URL}: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_channel() -> str:
+    """A channel of this test's own, so parallel runs on one Redis never cross."""
+    return f"antrean-test:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
