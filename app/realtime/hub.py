@@ -32,6 +32,13 @@ class Subscriber:
         self.queue: asyncio.Queue[Message] = asyncio.Queue(max_queue)
         self.after_seq: int | None = None  # None until the socket has read its starting point
         self.overflowed = False
+        self.gone = False
+
+    def close(self) -> None:
+        """The socket went away: wake its sender so it stops at once."""
+        self.gone = True
+        with suppress(asyncio.QueueFull):
+            self.queue.put_nowait({"type": "closed", "seq": -1})
 
     def offer(self, message: Message) -> None:
         if self.overflowed or (self.after_seq is not None and message["seq"] <= self.after_seq):

@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
@@ -33,6 +35,28 @@ async def _next(subscriber: Subscriber, timeout: float) -> Message | None:
         return None
 
 
+async def _watch_for_close(websocket: WebSocket, subscriber: Subscriber) -> None:
+    """Read (and ignore) what the client sends, to learn at once when it goes away."""
+    with suppress(*_GONE):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    subscriber.close()
+
+
+@asynccontextmanager
+async def _subscription(
+    hub: Hub, websocket: WebSocket, clinic_id: int
+) -> AsyncIterator[Subscriber]:
+    async with hub.subscribe(clinic_id) as subscriber:
+        watcher = asyncio.create_task(_watch_for_close(websocket, subscriber))
+        try:
+            yield subscriber
+        finally:
+            watcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await watcher
+
+
 async def _send(websocket: WebSocket, message: Message) -> None:
     await websocket.send_text(json.dumps(message, separators=(",", ":")))
 
@@ -48,7 +72,7 @@ async def display_feed(
     settings = app_state.settings
     await websocket.accept()
     try:
-        async with hub.subscribe(clinic_id) as subscriber:
+        async with _subscription(hub, websocket, clinic_id) as subscriber:
             start = await reads.display_start(
                 clinic_id, since, settings.replay_limit, app_state.clock()
             )
@@ -61,6 +85,8 @@ async def display_feed(
                 await _send(websocket, message)
             while True:
                 update = await _next(subscriber, settings.ws_ping_seconds)
+                if subscriber.gone:
+                    return
                 if subscriber.overflowed:
                     await websocket.close(
                         code=CLOSE_TOO_SLOW, reason="too slow: reconnect with since"
@@ -95,12 +121,14 @@ async def ticket_feed(
         if clinic_id is None:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="wrong ticket token")
             return
-        async with hub.subscribe(clinic_id) as subscriber:
+        async with _subscription(hub, websocket, clinic_id) as subscriber:
             seq, view = await reads.ticket_state(ticket_id)
             hub.ready(subscriber, seq)
             await _send(websocket, {"type": "ticket", "ticket": view.model_dump(mode="json")})
             while True:
                 message = await _next(subscriber, app_state.settings.ws_ping_seconds)
+                if subscriber.gone:
+                    return
                 if subscriber.overflowed:
                     await websocket.close(code=CLOSE_TOO_SLOW, reason="too slow: reconnect")
                     return

@@ -1,0 +1,140 @@
+"""Two server processes on one PostgreSQL database and one Redis: a display connected to one
+process sees what staff do through the other, in order, through a Redis drop and a restart."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+import redis
+from websockets.sync.client import ClientConnection, connect
+
+from tests.server import ServerProcess
+from tests.world import ADMIN_PASSWORD, ADMIN_USERNAME
+
+pytestmark = pytest.mark.slow
+
+Json = dict[str, Any]
+
+
+@pytest.fixture
+def servers(
+    empty_postgres_url: str, redis_url: str, redis_channel: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    env = {
+        "ANTREAN_DATABASE_URL": empty_postgres_url,
+        "ANTREAN_REDIS_URL": redis_url,
+        "ANTREAN_REDIS_CHANNEL": redis_channel,
+        "ANTREAN_ADMIN_USERNAME": ADMIN_USERNAME,
+        "ANTREAN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ANTREAN_REALTIME_POLL_SECONDS": "1",
+    }
+    first, second = ServerProcess(env), ServerProcess(env)
+    first.start()
+    second.start()
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+class Clinic:
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=f"{base}/api/v1", timeout=10)
+        token = self.http.post(
+            "/auth/token", data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+        ).json()["access_token"]
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.id = self.http.post("/clinics", json={"code": "DAMAI", "name": "Damai"}).json()["id"]
+        self.service = self.http.post(
+            f"/clinics/{self.id}/services", json={"name": "Pendaftaran", "prefix": "A"}
+        ).json()["id"]
+        self.counter = self.http.post(
+            f"/clinics/{self.id}/counters", json={"name": "Loket 1", "service_ids": [self.service]}
+        ).json()["id"]
+
+    def close(self) -> None:
+        self.http.close()
+
+    def take(self) -> Json:
+        response = self.http.post(f"/clinics/{self.id}/tickets", json={"service_id": self.service})
+        assert response.status_code == 201, response.text
+        body: Json = response.json()
+        return body
+
+    def call(self) -> Json:
+        response = self.http.post(f"/counters/{self.counter}/call-next")
+        assert response.status_code == 200, response.text
+        body: Json = response.json()
+        return body
+
+
+@pytest.fixture
+def clinic(servers: tuple[ServerProcess, ServerProcess]) -> Iterator[Clinic]:
+    """A clinic set up through the first process."""
+    clinic = Clinic(servers[0].url)
+    yield clinic
+    clinic.close()
+
+
+def next_change(ws: ClientConnection) -> Json:
+    while True:
+        message: Json = json.loads(ws.recv(timeout=10))
+        if message["type"] != "ping":
+            return message
+
+
+def display(server: ServerProcess, clinic_id: int, since: int | None = None) -> ClientConnection:
+    query = "" if since is None else f"?since={since}"
+    return connect(f"ws://127.0.0.1:{server.port}/ws/clinics/{clinic_id}{query}")
+
+
+def test_a_call_through_one_process_reaches_a_display_on_the_other(
+    servers: tuple[ServerProcess, ServerProcess], clinic: Clinic
+) -> None:
+    b = servers[1]
+    with display(b, clinic.id) as ws:
+        start = next_change(ws)
+        assert start["type"] == "snapshot"
+        ticket = clinic.take()
+        clinic.call()
+        issued, called = next_change(ws), next_change(ws)
+        assert (issued["type"], issued["seq"]) == ("ticket.issued", start["seq"] + 1)
+        assert (called["type"], called["seq"]) == ("ticket.called", start["seq"] + 2)
+        assert called["ticket"]["code"] == ticket["code"]
+        assert called["counter"]["name"] == "Loket 1"
+
+
+def test_displays_recover_by_themselves_when_redis_drops_every_connection(
+    servers: tuple[ServerProcess, ServerProcess], clinic: Clinic, redis_url: str
+) -> None:
+    b = servers[1]
+    with display(b, clinic.id) as ws:
+        seq = next_change(ws)["seq"]
+        killer = redis.Redis.from_url(redis_url)
+        dropped = killer.client_kill_filter(_type="pubsub") + killer.client_kill_filter(
+            _type="normal", skipme=True
+        )
+        killer.close()
+        assert dropped >= 2
+        clinic.take()  # published while the processes reconnect
+        clinic.take()
+        assert [next_change(ws)["seq"] for _ in range(2)] == [seq + 1, seq + 2]
+        clinic.call()
+        assert next_change(ws)["seq"] == seq + 3
+
+
+def test_a_display_survives_a_restart_of_its_server_and_gets_what_it_missed(
+    servers: tuple[ServerProcess, ServerProcess], clinic: Clinic
+) -> None:
+    b = servers[1]
+    with display(b, clinic.id) as ws:
+        seq = next_change(ws)["seq"]
+    b.stop()
+    clinic.take()
+    clinic.call()
+    b.start()
+    with display(b, clinic.id, since=seq) as ws:
+        missed = [next_change(ws), next_change(ws)]
+    assert [m["type"] for m in missed] == ["ticket.issued", "ticket.called"]
+    assert [m["seq"] for m in missed] == [seq + 1, seq + 2]
