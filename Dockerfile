@@ -23,4 +23,5 @@ RUN pip install -e .
 USER antrean
 VOLUME ["/data"]
 EXPOSE 8000
-CMD ["sh", "-c", "alembic upgrade head && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]
+ENV ANTREAN_HOST=0.0.0.0 ANTREAN_PORT=8000
+CMD ["sh", "-c", "alembic upgrade head && exec python -m app"]

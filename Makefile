@@ -18,7 +18,7 @@ demo: $(STAMP) ## the demo city (Balikpapan) on SQLite at http://127.0.0.1:8000
 	$(BIN)/python -m app.demo
 
 serve: $(STAMP) ## the service as configured by ANTREAN_* variables
-	$(BIN)/uvicorn app.main:app --host $${ANTREAN_HOST:-127.0.0.1} --port $${ANTREAN_PORT:-8000}
+	$(BIN)/python -m app
 
 test: $(STAMP) ## every suite: SQLite, PostgreSQL, real server processes
 	$(BIN)/pytest

@@ -177,7 +177,13 @@ def main() -> None:
         f"http://{args.host}:{args.port}", city, (settings.admin_username, settings.admin_password)
     )
     if not args.seed_only:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            ws_per_message_deflate=False,
+        )
 
 
 if __name__ == "__main__":

@@ -80,7 +80,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.remote_rate_limit = ClientRateLimit(settings.remote_ticket_rate)
+    app.state.remote_rate_limit = ClientRateLimit(
+        settings.remote_ticket_rate, settings.redis_url, settings.redis_channel
+    )
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(realtime_routes.router)

@@ -32,20 +32,9 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--port",
-                str(self.port),
-                "--host",
-                "127.0.0.1",
-                "--log-level",
-                "warning",
-            ],
+            [sys.executable, "-m", "app", "--port", str(self.port), "--host", "127.0.0.1"],
             cwd=ROOT,
-            env=self.env,
+            env={"ANTREAN_LOG_LEVEL": "warning", **self.env},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

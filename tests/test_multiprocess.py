@@ -29,6 +29,7 @@ def servers(
         "ANTREAN_ADMIN_USERNAME": ADMIN_USERNAME,
         "ANTREAN_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ANTREAN_REALTIME_POLL_SECONDS": "1",
+        "ANTREAN_REMOTE_TICKET_RATE": "3/minute",
     }
     first, second = ServerProcess(env), ServerProcess(env)
     first.start()
@@ -138,3 +139,23 @@ def test_a_display_survives_a_restart_of_its_server_and_gets_what_it_missed(
         missed = [next_change(ws), next_change(ws)]
     assert [m["type"] for m in missed] == ["ticket.issued", "ticket.called"]
     assert [m["seq"] for m in missed] == [seq + 1, seq + 2]
+
+
+def test_permessage_deflate_is_refused_to_save_memory_per_socket(
+    servers: tuple[ServerProcess, ServerProcess], clinic: Clinic
+) -> None:
+    with display(servers[1], clinic.id) as ws:  # the client offers permessage-deflate
+        assert next_change(ws)["type"] == "snapshot"
+        assert ws.response is not None
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+
+
+def test_the_phone_rate_limit_is_shared_by_every_process(
+    servers: tuple[ServerProcess, ServerProcess], clinic: Clinic
+) -> None:
+    body = {"service_id": clinic.service}
+    statuses = [
+        httpx.post(f"{server.url}/api/v1/clinics/{clinic.id}/tickets", json=body).status_code
+        for server in (*servers, *servers)
+    ]
+    assert statuses == [201, 201, 201, 429]

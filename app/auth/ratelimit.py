@@ -1,18 +1,26 @@
-"""Rate limit for anonymous (phone) ticket requests, per client address, with `limits`."""
+"""Rate limit for anonymous (phone) ticket requests, per client address, with `limits`.
+
+Counted in Redis when ANTREAN_REDIS_URL is set, so every server process shares the count;
+in this process's memory otherwise.
+"""
 
 from limits import parse_many
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from app.errors import RateLimited
 
 
 class ClientRateLimit:
-    """Counts in this process's memory; a multi-process deployment limits per process."""
-
-    def __init__(self, rule: str) -> None:
+    def __init__(self, rule: str, redis_url: str | None = None, namespace: str = "antrean") -> None:
         self._limits = parse_many(rule)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        storage = (
+            storage_from_string(redis_url, key_prefix=f"{namespace}:ratelimit")
+            if redis_url
+            else MemoryStorage()
+        )
+        assert isinstance(storage, Storage)
+        self._limiter = MovingWindowRateLimiter(storage)
 
     def hit(self, client: str) -> None:
         # Check every window before counting in any, so a refused request is not counted.
