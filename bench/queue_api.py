@@ -9,25 +9,16 @@ and the PostgreSQL/SQLite ratio from the same run.
 """
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx2 as httpx
-from sqlalchemy import make_url, text
 
-from app.db import make_engine
-
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN = ("bench-admin", "bench-password")
+from bench.servers import ADMIN, ScratchPostgres, Server
 
 
 @dataclass
@@ -38,45 +29,6 @@ class Timings:
     def add(self, name: str, seconds: float) -> None:
         with self.lock:
             self.samples.setdefault(name, []).append(seconds)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "ANTREAN_DATABASE_URL": database_url,
-        "ANTREAN_ADMIN_USERNAME": ADMIN[0],
-        "ANTREAN_ADMIN_PASSWORD": ADMIN[1],
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def build_clinic(
@@ -152,23 +104,6 @@ def run(base: str, tickets: int, clients: int, counters: int) -> tuple[Timings, 
     return timings, elapsed
 
 
-def fresh_postgres(url: str) -> tuple[str, str]:
-    server = make_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"antrean_bench_{os.getpid()}"
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    server.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_postgres(url: str, name: str) -> None:
-    server = make_engine(url, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
-
-
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
@@ -190,14 +125,13 @@ def main() -> None:
     )
     print(f"{'database':<11}{'operation':<11}{'count':>7}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     with tempfile.TemporaryDirectory() as tmp:
-        pg_url, pg_name = fresh_postgres(args.postgres)
-        for label, url in (("sqlite", f"sqlite:///{tmp}/bench.db"), ("postgresql", pg_url)):
-            process, base = start_server(url)
+        postgres = ScratchPostgres(args.postgres, "antrean_bench")
+        for label, url in (("sqlite", f"sqlite:///{tmp}/bench.db"), ("postgresql", postgres.url)):
+            server = Server(url)
             try:
-                timings, elapsed = run(base, args.tickets, args.clients, args.counters)
+                timings, elapsed = run(server.base, args.tickets, args.clients, args.counters)
             finally:
-                process.terminate()
-                process.wait()
+                server.stop()
             results[label] = args.tickets / elapsed
             for name, samples in timings.samples.items():
                 print(
@@ -208,7 +142,7 @@ def main() -> None:
                 f"{label:<11}{'tickets':<11}{args.tickets:>7}{results[label]:>9.0f}"
                 "  issued and called, per second"
             )
-        drop_postgres(args.postgres, pg_name)
+        postgres.drop()
     print(
         "ratio postgresql/sqlite, tickets per second: "
         f"{results['postgresql'] / results['sqlite']:.2f}"
