@@ -110,3 +110,34 @@ def test_two_staff_acting_on_one_ticket_at_once_change_it_once(world: World) -> 
     statuses = run_together(4, lambda _i: world.act(ticket, "no-show").status_code)
     assert sorted(statuses) == [200, 409, 409, 409]
     assert world.ticket(ticket)["status"] == "no_show"
+
+
+def test_done_and_next_pressed_together_at_one_counter(world: World) -> None:
+    """Completing the held ticket while call-next runs: no deadlock, no ticket lost."""
+    held = world.take("A")
+    world.call("Loket 1")
+    for _ in range(8):
+        waiting = world.take("A")
+        jobs: list[Callable[[], int]] = [
+            lambda: world.act(held, "complete").status_code,
+            lambda: world.call("Loket 1").status_code,
+        ]
+        statuses = run_together(2, lambda i: jobs[i]())
+        assert statuses[1] == 200
+        assert statuses[0] in (200, 409)  # 409: call-next had completed it first
+        assert world.ticket(held)["status"] == "done"
+        assert world.ticket(waiting)["status"] == "called"
+        held = waiting
+
+
+def test_a_refused_action_never_hides_a_waiting_ticket_from_call_next(world: World) -> None:
+    for _ in range(8):
+        ticket = world.take("A")
+        statuses = run_together(
+            2,
+            lambda i: (world.act(ticket, "start") if i == 0 else world.call("Loket 1")).status_code,
+        )
+        assert statuses[1] == 200, "call-next answered that nobody waits"
+        # Start is refused while the ticket waits, and allowed once call-next has called it.
+        expected = "serving" if statuses[0] == 200 else "called"
+        assert world.ticket(ticket)["status"] == expected

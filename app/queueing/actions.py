@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app.models import EventType, Ticket, TicketStatus
-from app.models.ticket import HELD_STATUSES
+from app.models.ticket import HELD_STATUSES, OPEN_STATUSES
 from app.queueing import events
 from app.queueing.errors import IllegalTransition, SameService, ServiceClosed, ServiceOfOtherClinic
 from app.queueing.expiry import expire_stale_tickets
@@ -25,17 +25,22 @@ from app.queueing.states import Action, next_status
 
 
 def _lock_current(session: Session, ticket_id: int, action: Action, now: datetime) -> Ticket:
-    """Lock the ticket and refuse when it belongs to a day that has ended."""
+    """Lock the ticket for an allowed action; refuse (409) without locking when it is not.
+
+    Refusing before the lock matters on PostgreSQL: call-next passes over locked rows
+    (SKIP LOCKED), so a refused action must not hold a waiting ticket even for an instant.
+    """
+    _ensure_allowed(session, get_ticket(session, ticket_id), action, now)
     ticket = get_ticket(session, ticket_id, lock=True)
-    clinic = get_clinic(session, ticket.clinic_id)
-    if ticket.visit_date < local_date(now, clinic.timezone) and ticket.status in (
-        TicketStatus.waiting,
-        TicketStatus.called,
-        TicketStatus.serving,
-        TicketStatus.no_show,
-    ):
-        raise IllegalTransition(action.value.replace("_", "-"), "expired")
+    _ensure_allowed(session, ticket, action, now)  # it may have changed while we waited
     return ticket
+
+
+def _ensure_allowed(session: Session, ticket: Ticket, action: Action, now: datetime) -> None:
+    clinic = get_clinic(session, ticket.clinic_id)
+    if ticket.visit_date < local_date(now, clinic.timezone) and ticket.status in OPEN_STATUSES:
+        raise IllegalTransition(action.value.replace("_", "-"), "expired")
+    next_status(ticket.status, action)
 
 
 def _complete(session: Session, ticket: Ticket, *, now: datetime, actor: events.Actor) -> None:
@@ -64,7 +69,7 @@ def call_next(
         session.commit()
     get_counter(session, counter_id, lock=True)
     today = local_date(now, clinic.timezone)
-    candidate = session.exec(
+    waiting = (
         select(Ticket)
         .where(
             col(Ticket.service_id).in_(counter_service_ids(session, counter_id)),
@@ -73,9 +78,17 @@ def call_next(
         )
         .order_by(col(Ticket.queue_key), col(Ticket.id))
         .limit(1)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
+    )
+    candidate = session.exec(
+        waiting.with_for_update(skip_locked=True).execution_options(populate_existing=True)
     ).first()
+    if candidate is None:
+        # SKIP LOCKED also passes over a waiting ticket that another transaction holds for a
+        # moment (being cancelled, or called by another counter): ask again, waiting for locks,
+        # before telling staff that nobody waits.
+        candidate = session.exec(
+            waiting.with_for_update().execution_options(populate_existing=True)
+        ).first()
     if candidate is None:
         session.rollback()
         return None

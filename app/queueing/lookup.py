@@ -23,7 +23,9 @@ def get_service(session: Session, service_id: int) -> Service:
 def get_counter(session: Session, counter_id: int, *, lock: bool = False) -> Counter:
     statement = select(Counter).where(col(Counter.id) == counter_id)
     if lock:
-        statement = statement.with_for_update()
+        # FOR NO KEY UPDATE: rows that reference the counter (events, tickets) take KEY SHARE
+        # on it, which a plain FOR UPDATE would block, deadlocking with a ticket action.
+        statement = statement.with_for_update(key_share=True)
     counter = session.exec(statement.execution_options(populate_existing=True)).first()
     if counter is None:
         raise CounterNotFound()
@@ -33,7 +35,7 @@ def get_counter(session: Session, counter_id: int, *, lock: bool = False) -> Cou
 def get_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
     statement = select(Ticket).where(col(Ticket.id) == ticket_id)
     if lock:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update(key_share=True)
     ticket = session.exec(statement.execution_options(populate_existing=True)).first()
     if ticket is None:
         raise TicketNotFound()
