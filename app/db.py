@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 WRITE_OPTION = "antrean_write"
@@ -41,14 +40,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
-    in_memory = parsed.database in (None, "", ":memory:")
+    if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
+        # One shared in-memory connection cannot keep concurrent transactions apart.
+        raise ValueError("in-memory SQLite is not supported: give a file, sqlite:///path")
     engine = create_engine(
         parsed,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        poolclass=StaticPool if in_memory else None,
         **kwargs,
     )
-    _configure_sqlite(engine, wal=not in_memory)
+    _configure_sqlite(engine)
     return engine
 
 
@@ -75,7 +75,7 @@ class _WriterLock:
             self._lock.release()
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+def _configure_sqlite(engine: Engine) -> None:
     writer = _WriterLock()
     dialect = engine.dialect
     plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
@@ -107,8 +107,7 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite would defer it).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed ticket survives a power cut too, not only a process crash.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -153,4 +152,11 @@ def get_session(request: Request) -> Iterator[Session]:
         )
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session that never takes SQLite's write lock (for POSTs that only read, like login)."""
+    with open_session(get_engine(request), write=False) as session:
+        yield session
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]

@@ -194,7 +194,10 @@ def test_out_of_range_ids_in_paths_are_422(world: World, api: TestClient, bad_id
     refusals = Refusals(world, api)
     for method, template, kind in ID_ROUTES:
         path = template.format(id=bad_id)
-        refusals.expect(422, method, path, route_body(world, kind))
+        # Ticket ids are 64-bit (kept below 2**53 for JavaScript): 2**31 is merely unknown.
+        ticket_route = template.startswith("/tickets/")
+        expected = 404 if ticket_route and bad_id == str(2**31) else 422
+        refusals.expect(expected, method, path, route_body(world, kind))
     refusals.check()
 
 

@@ -117,3 +117,29 @@ def test_requeued_ticket_joins_at_the_back_of_the_same_leg(world: World, clock: 
     assert requeued["leg"] == 1
     assert requeued["position"] == 1
     assert world.waiting_codes("A") == [other["code"], late["code"]]
+
+
+def test_a_ticket_taken_across_midnight_is_numbered_on_the_new_day(
+    world: World, clock: FakeClock
+) -> None:
+    """The clock passes midnight between reading the date and taking the number's lock."""
+    world.take("A")
+    midnight = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # Balikpapan
+    clock.reads(midnight - timedelta(seconds=1), midnight)
+    ticket = world.take("A")
+    assert ticket["visit_date"] == "2026-11-24"
+    assert ticket["code"] == "A-001"
+    assert ticket["status"] == "waiting"
+
+
+def test_a_prefix_cannot_change_on_a_day_its_service_issued_tickets(
+    world: World, clock: FakeClock
+) -> None:
+    world.take("A")
+    service = f"/api/v1/services/{world.services['A']['id']}"
+    refused = world.client.patch(service, headers=world.admin, json={"prefix": "X"})
+    assert refused.status_code == 409
+    clock.advance(days=1)
+    moved = world.client.patch(service, headers=world.admin, json={"prefix": "X"})
+    assert moved.status_code == 200
+    assert world.take("A")["code"] == "X-001"

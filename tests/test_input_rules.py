@@ -2,7 +2,10 @@
 invisible characters."""
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.config import Settings
+from app.main import create_app
 from tests.world import STAFF_PASSWORD, World, login
 
 
@@ -43,3 +46,45 @@ def test_names_refuse_invisible_characters(world: World, name: str) -> None:
     assert "Z" not in [
         s["prefix"] for s in world.client.get(f"/api/v1/clinics/{world.clinic_id}/services").json()
     ]
+
+
+def test_the_configured_admin_logs_in_whatever_case_was_configured(
+    empty_database_url: str,
+) -> None:
+    settings = Settings(
+        database_url=empty_database_url, admin_username="Admin.Kota", admin_password="s3cret-pass"
+    )
+    with TestClient(create_app(settings)) as client:
+        assert login(client, "admin.kota", "s3cret-pass")
+        assert login(client, "ADMIN.KOTA", "s3cret-pass")
+
+
+def test_clinic_codes_are_one_whatever_their_case(world: World) -> None:
+    again = world.client.post(
+        "/api/v1/clinics", headers=world.admin, json={"code": "klandasan", "name": "Lagi"}
+    )
+    assert again.status_code == 409
+
+
+def test_an_idempotency_key_is_not_replayed_at_another_clinic(
+    world: World, client: TestClient
+) -> None:
+    other = World.build(client, code="SEPINGGAN")
+    key = {"Idempotency-Key": "0f8c1a5e-7a1b-4d3c-9e2f-aa11bb22cc33"}
+    first = world.take_response("A", headers={**world.admin, **key})
+    assert first.status_code == 201
+    elsewhere = client.post(
+        f"/api/v1/clinics/{other.clinic_id}/tickets",
+        headers={**world.admin, **key},
+        json={"service_id": other.services["A"]["id"]},
+    )
+    assert elsewhere.status_code == 409
+    assert other.waiting_codes("A") == []
+
+
+def test_recalls_are_counted_per_leg(world: World) -> None:
+    ticket = world.take("A")
+    world.call("Loket 1")
+    assert world.act(ticket, "recall").json()["recall_count"] == 1
+    moved = world.act(ticket, "transfer", service_id=world.services["B"]["id"]).json()
+    assert moved["recall_count"] == 0

@@ -118,11 +118,12 @@ def test_done_and_next_pressed_together_at_one_counter(world: World) -> None:
     world.call("Loket 1")
     for _ in range(8):
         waiting = world.take("A")
-        jobs: list[Callable[[], int]] = [
-            lambda: world.act(held, "complete").status_code,
-            lambda: world.call("Loket 1").status_code,
-        ]
-        statuses = run_together(2, lambda i: jobs[i]())
+
+        def press(button: int, held: Json = held) -> int:
+            done = world.act(held, "complete") if button == 0 else world.call("Loket 1")
+            return done.status_code
+
+        statuses = run_together(2, press)
         assert statuses[1] == 200
         assert statuses[0] in (200, 409)  # 409: call-next had completed it first
         assert world.ticket(held)["status"] == "done"
@@ -133,10 +134,12 @@ def test_done_and_next_pressed_together_at_one_counter(world: World) -> None:
 def test_a_refused_action_never_hides_a_waiting_ticket_from_call_next(world: World) -> None:
     for _ in range(8):
         ticket = world.take("A")
-        statuses = run_together(
-            2,
-            lambda i: (world.act(ticket, "start") if i == 0 else world.call("Loket 1")).status_code,
-        )
+
+        def press(button: int, ticket: Json = ticket) -> int:
+            done = world.act(ticket, "start") if button == 0 else world.call("Loket 1")
+            return done.status_code
+
+        statuses = run_together(2, press)
         assert statuses[1] == 200, "call-next answered that nobody waits"
         # Start is refused while the ticket waits, and allowed once call-next has called it.
         expected = "serving" if statuses[0] == 200 else "called"

@@ -1,10 +1,12 @@
 """Creating and changing a clinic's services."""
 
+from datetime import date
+
 from sqlmodel import Session, col, select
 
 from app.directory.patching import apply_patch
 from app.errors import Conflict
-from app.models import Service
+from app.models import DailySequence, Service
 from app.models.service import ServiceCreate, ServiceUpdate
 
 
@@ -30,9 +32,18 @@ def create_service(session: Session, clinic_id: int, data: ServiceCreate) -> Ser
     return service
 
 
-def update_service(session: Session, service: Service, patch: ServiceUpdate) -> Service:
-    if patch.prefix is not None:
+class PrefixInUseToday(Conflict):
+    detail = "This service has issued tickets today; change its prefix after closing time"
+
+
+def update_service(
+    session: Session, service: Service, patch: ServiceUpdate, *, today: date
+) -> Service:
+    if patch.prefix is not None and patch.prefix != service.prefix:
         _ensure_prefix_free(session, service.clinic_id, patch.prefix, except_id=service.id)
+        # Codes are prefix + number of the day: a new prefix mid-day could repeat a code.
+        if session.get(DailySequence, (service.id, today)) is not None:
+            raise PrefixInUseToday()
     apply_patch(service, patch, nullable=frozenset({"daily_quota", "target_wait_minutes"}))
     session.add(service)
     session.commit()

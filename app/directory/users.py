@@ -56,6 +56,9 @@ def bootstrap_admin(engine: Engine, username: str | None, password: str | None) 
     """On a database with no users, create the admin named by the environment."""
     if not username or not password:
         return False
+    # The same rules as any account, so the admin can log in with what was configured.
+    account = UserCreate(username=username, password=password, role=Role.admin)
+    username = account.username
     with Session(engine) as session:
         if session.exec(select(func.count()).select_from(User)).one() > 0:
             return False

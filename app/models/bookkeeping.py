@@ -2,10 +2,10 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import BigId, UTCDateTime, utcnow
 
 
 class DailySequence(SQLModel, table=True):
@@ -28,11 +28,11 @@ class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_record"
     __table_args__ = (UniqueConstraint("scope", "key_digest"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     scope: str = Field(max_length=64)
     key_digest: str = Field(max_length=64)
     request_digest: str = Field(max_length=64)
-    ticket_id: int = Field(foreign_key="ticket.id")
+    ticket_id: int = Field(sa_column=Column(BigId, ForeignKey("ticket.id"), nullable=False))
     response: str = Field(sa_column=Column(Text, nullable=False))
     sealed_token: str = Field(max_length=200)
     created_at: datetime = Field(

@@ -3,10 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import StrEnumType, UTCDateTime
+from app.models.base import BigId, StrEnumType, UTCDateTime
 
 
 class EventType(StrEnum):
@@ -31,10 +31,10 @@ class TicketEvent(SQLModel, table=True):
         Index("ix_ticket_event_clinic_at", "clinic_id", "at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     clinic_id: int = Field(foreign_key="clinic.id")
     seq: int
-    ticket_id: int = Field(foreign_key="ticket.id")
+    ticket_id: int = Field(sa_column=Column(BigId, ForeignKey("ticket.id"), nullable=False))
     type: EventType = Field(sa_column=Column(StrEnumType(EventType), nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     leg: int

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from app.models.base import StrEnumType, UTCDateTime, utcnow
+from app.models.base import BigId, StrEnumType, UTCDateTime, utcnow
 from app.models.types import Id
 
 
@@ -68,7 +68,7 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_status_date", "status", "visit_date"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     clinic_id: int = Field(foreign_key="clinic.id")
     service_id: int = Field(foreign_key="service.id")
     origin_service_id: int = Field(foreign_key="service.id")

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 
 MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**53 - 1
 
 
 # Control (C0/C1), format (zero-width, direction marks), surrogate, private and unassigned.
@@ -23,7 +24,8 @@ def _single_line(max_length: int) -> object:
 
 
 Name = Annotated[str, _single_line(120), AfterValidator(_printable)]
-Code = Annotated[str, _single_line(32), AfterValidator(_printable)]
+# Clinic codes are compared case-insensitively: kept in upper case.
+Code = Annotated[str, _single_line(32), AfterValidator(_printable), AfterValidator(str.upper)]
 Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable)]
 USERNAME_PATTERN = r"^[a-z0-9._@-]{3,64}$"
 # Usernames are case-insensitive: kept in lower case, so `Admin` and `admin` are one account.

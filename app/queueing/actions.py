@@ -193,6 +193,7 @@ def transfer(
     ticket.status = status
     ticket.service_id = service_id
     ticket.leg += 1
+    ticket.recall_count = 0  # counted per leg
     ticket.counter_id = None
     ticket.entered_at = now
     ticket.queue_key = queue_key(now, ticket.priority, target.priority_lead_minutes)

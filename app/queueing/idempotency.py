@@ -37,9 +37,9 @@ class IdempotencyKey:
 
     @classmethod
     def for_ticket(
-        cls, *, scope: str, key: str, service_id: int, priority: Priority
+        cls, *, scope: str, key: str, clinic_id: int, service_id: int, priority: Priority
     ) -> "IdempotencyKey":
-        body = f"{service_id}|{priority.value}".encode()
+        body = f"{clinic_id}|{service_id}|{priority.value}".encode()
         return cls(scope=scope, key=key, request_digest=hashlib.sha256(body).hexdigest())
 
     @property

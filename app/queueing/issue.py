@@ -19,6 +19,10 @@ from app.queueing.priority import queue_key
 from app.queueing.queries import WaitModel, ticket_view
 
 
+class _DayRolledOver(Exception):
+    pass
+
+
 @dataclass
 class _Issued:
     ticket: Ticket
@@ -52,6 +56,8 @@ def _issue(
         raise QuotaFull()
     # Read the clock after the number's lock, so numbers and arrival times agree in order.
     now = clock()
+    if local_date(now, clinic.timezone) != visit_date:
+        raise _DayRolledOver()  # midnight passed while waiting for the lock: start again
     token = new_secret()
     ticket = Ticket(
         clinic_id=service.clinic_id,
@@ -90,14 +96,22 @@ def take_ticket(
         replayed = replay(session, idempotency)
         if replayed is not None:
             return replayed
-    issued = _issue(
-        session,
-        clinic=clinic,
-        service_id=service_id,
-        priority=priority,
-        channel=channel,
-        clock=clock,
-    )
+
+    def issue() -> _Issued:
+        return _issue(
+            session,
+            clinic=clinic,
+            service_id=service_id,
+            priority=priority,
+            channel=channel,
+            clock=clock,
+        )
+
+    try:
+        issued = issue()
+    except _DayRolledOver:
+        session.rollback()
+        issued = issue()
     ticket = issued.ticket
     view = ticket_view(session, ticket, clinic, issued.service, issued.wait_model)
     ticket.estimate_at_issue_min = view.estimated_wait_minutes

@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from app.models.types import MAX_ID
 from app.realtime.hub import Hub, Message, Subscriber
 from app.realtime.reads import DatabaseReads
-from app.routers.params import IdPath
+from app.routers.params import IdPath, TicketIdPath
 
 router = APIRouter()
 
@@ -110,7 +110,7 @@ def _concerns(message: Message, ticket_id: int, service_id: int) -> bool:
 @router.websocket("/ws/tickets/{ticket_id}")
 async def ticket_feed(
     websocket: WebSocket,
-    ticket_id: IdPath,
+    ticket_id: TicketIdPath,
     token: Annotated[str, Query(max_length=128)] = "",
 ) -> None:
     """The patient's ticket, on connect and whenever its status, position or estimate change."""

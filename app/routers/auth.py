@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from app.auth.passwords import verify_password
 from app.auth.tokens import issue_access_token
-from app.db import SessionDep
+from app.db import ReadSessionDep
 from app.errors import Unauthorized
 from app.models import User
 from app.models.base import utcnow
@@ -28,7 +28,7 @@ class AccessToken(BaseModel):
 def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: SessionDep,
+    session: ReadSessionDep,
 ) -> AccessToken:
     """Exchange a username and password for a bearer token."""
     username = form.username.strip().lower()

@@ -8,6 +8,7 @@ from app.clock import ClockDep
 from app.db import SessionDep
 from app.directory import services
 from app.models.service import ServiceCreate, ServicePublic, ServiceUpdate
+from app.queueing.localday import local_date
 from app.queueing.lookup import get_clinic, get_service
 from app.queueing.queries import clinic_services
 from app.routers.params import IdPath
@@ -60,5 +61,6 @@ def update_service(
     permissions.require_user(principal)
     service = get_service(session, service_id)
     permissions.require_clinic_admin(principal, service.clinic_id)
-    services.update_service(session, service, patch)
+    clinic = get_clinic(session, service.clinic_id)
+    services.update_service(session, service, patch, today=local_date(clock(), clinic.timezone))
     return _public(session, service.clinic_id, service.id, clock)

@@ -19,7 +19,7 @@ from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
 from app.queueing.issue import take_ticket
 from app.queueing.lookup import get_clinic, get_service, get_ticket
 from app.queueing.queries import ticket_view
-from app.routers.params import IdPath
+from app.routers.params import IdPath, TicketIdPath
 
 router = APIRouter(tags=["tickets"])
 
@@ -48,12 +48,13 @@ def _channel_for(principal: Principal | None, clinic_id: int) -> Channel:
     raise Forbidden("Only this clinic's kiosks and staff can take tickets here")
 
 
-def _scope(principal: Principal | None, clinic_id: int) -> str:
+def _scope(principal: Principal | None, client_address: str) -> str:
+    """Whose keys these are: a device's, a user's, or the phones' at one client address."""
     if principal is not None and principal.device is not None:
         return f"device:{principal.device.id}"
     if principal is not None and principal.user is not None:
         return f"user:{principal.user.id}"
-    return f"phone:{clinic_id}"
+    return f"phone:{client_address}"
 
 
 @router.post(
@@ -73,6 +74,7 @@ def create_ticket(
     """Take a ticket for a service. The response carries the ticket's token, shown only here."""
     clinic = get_clinic(session, clinic_id)
     channel = _channel_for(principal, clinic_id)
+    client_address = request.client.host if request.client else "unknown"
     if channel is Channel.phone:
         if not clinic.allow_remote_tickets:
             raise Forbidden("This clinic does not take tickets from phones")
@@ -82,8 +84,9 @@ def create_ticket(
     idempotency = None
     if idempotency_key is not None:
         idempotency = IdempotencyKey.for_ticket(
-            scope=_scope(principal, clinic_id),
+            scope=_scope(principal, client_address),
             key=idempotency_key,
+            clinic_id=clinic_id,
             service_id=data.service_id,
             priority=data.priority,
         )
@@ -124,7 +127,7 @@ def _view(session: Session, ticket: Ticket) -> TicketPublic:
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
 def read_ticket(
-    ticket_id: IdPath,
+    ticket_id: TicketIdPath,
     session: SessionDep,
     principal: PrincipalDep,
     token: TokenQuery = None,
@@ -138,7 +141,7 @@ def read_ticket(
 
 @router.post("/tickets/{ticket_id}/cancel", response_model=TicketPublic)
 def cancel_ticket(
-    ticket_id: IdPath,
+    ticket_id: TicketIdPath,
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
@@ -172,7 +175,7 @@ def _staff_action(
 
 @router.post("/tickets/{ticket_id}/recall", response_model=TicketPublic)
 def recall(
-    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TicketPublic:
     """Call a called ticket again (the display repeats it)."""
     return _staff_action(actions.recall, ticket_id, session, principal, clock)
@@ -180,7 +183,7 @@ def recall(
 
 @router.post("/tickets/{ticket_id}/start", response_model=TicketPublic)
 def start(
-    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TicketPublic:
     """The patient has arrived at the counter: service begins."""
     return _staff_action(actions.start, ticket_id, session, principal, clock)
@@ -188,7 +191,7 @@ def start(
 
 @router.post("/tickets/{ticket_id}/complete", response_model=TicketPublic)
 def complete(
-    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TicketPublic:
     """Service done."""
     return _staff_action(actions.complete, ticket_id, session, principal, clock)
@@ -196,7 +199,7 @@ def complete(
 
 @router.post("/tickets/{ticket_id}/no-show", response_model=TicketPublic)
 def no_show(
-    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TicketPublic:
     """The called patient did not come."""
     return _staff_action(actions.no_show, ticket_id, session, principal, clock)
@@ -204,7 +207,7 @@ def no_show(
 
 @router.post("/tickets/{ticket_id}/requeue", response_model=TicketPublic)
 def requeue(
-    ticket_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TicketPublic:
     """A no-show patient turned up late: back into the queue."""
     return _staff_action(actions.requeue, ticket_id, session, principal, clock)
@@ -212,7 +215,7 @@ def requeue(
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
 def transfer(
-    ticket_id: IdPath,
+    ticket_id: TicketIdPath,
     data: TransferRequest,
     session: SessionDep,
     principal: PrincipalDep,

@@ -169,7 +169,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "ticket",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("clinic_id", sa.Integer(), nullable=False),
         sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column("origin_service_id", sa.Integer(), nullable=False),
@@ -228,11 +228,13 @@ def upgrade() -> None:
 
     op.create_table(
         "idempotency_record",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("scope", sa.String(length=64), nullable=False),
         sa.Column("key_digest", sa.String(length=64), nullable=False),
         sa.Column("request_digest", sa.String(length=64), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.Column("response", sa.Text(), nullable=False),
         sa.Column("sealed_token", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -251,10 +253,12 @@ def upgrade() -> None:
 
     op.create_table(
         "ticket_event",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("clinic_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("leg", sa.Integer(), nullable=False),
