@@ -28,6 +28,7 @@ def main() -> None:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
+        ws="websockets-sansio",
         ws_per_message_deflate=False,
         log_level=os.environ.get("ANTREAN_LOG_LEVEL", "info"),
     )

@@ -182,6 +182,7 @@ def main() -> None:
             host=args.host,
             port=args.port,
             log_level="info",
+            ws="websockets-sansio",
             ws_per_message_deflate=False,
         )
 

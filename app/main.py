@@ -58,6 +58,7 @@ def create_app(
             reads.current_seqs,
             max_queue=settings.ws_queue_size,
             poll_seconds=settings.realtime_poll_seconds,
+            ping_seconds=settings.ws_ping_seconds,
         )
         await hub.start()
         app.state.reads, app.state.hub = reads, hub

@@ -1,13 +1,14 @@
 """The hub's contract, the same on both backends (memory, and a real Redis)."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 import redis
 
 from app.realtime.backends import Backend, MemoryBackend, RedisBackend
-from app.realtime.hub import Hub, Message
+from app.realtime.hub import Frame, Hub, Message
 
 pytestmark = pytest.mark.anyio
 
@@ -57,8 +58,10 @@ async def hub(backend: Backend, database: FakeDatabase) -> AsyncIterator[Hub]:
     await hub.stop()
 
 
-async def received(queue: "asyncio.Queue[Message]", count: int, timeout: float = 5) -> list[int]:
-    return [(await asyncio.wait_for(queue.get(), timeout))["seq"] for _ in range(count)]
+async def received(queue: "asyncio.Queue[Frame]", count: int, timeout: float = 5) -> list[int]:
+    frames = [await asyncio.wait_for(queue.get(), timeout) for _ in range(count)]
+    assert all(json.loads(frame.text) == frame.message for frame in frames)
+    return [frame.message["seq"] for frame in frames]
 
 
 async def test_messages_reach_every_subscriber_in_order(hub: Hub, database: FakeDatabase) -> None:
@@ -146,5 +149,18 @@ async def test_redis_dropping_the_connection_loses_nothing(
             assert await received(subscriber.queue, 1) == [2]
             await hub.publish([database.commit(3)])
             assert await received(subscriber.queue, 1) == [3]
+    finally:
+        await hub.stop()
+
+
+async def test_idle_subscribers_get_a_keep_alive_ping(database: FakeDatabase) -> None:
+    hub = Hub(MemoryBackend(), database.fetch, database.current_seqs, ping_seconds=0.05)
+    await hub.start()
+    try:
+        async with hub.subscribe(CLINIC) as subscriber:
+            hub.ready(subscriber, 0)
+            frame = await asyncio.wait_for(subscriber.queue.get(), 2)
+            assert frame.seq is None
+            assert json.loads(frame.text) == {"type": "ping"}
     finally:
         await hub.stop()

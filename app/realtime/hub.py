@@ -4,9 +4,11 @@ bounded queues, so one slow socket never holds up the others.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from app.realtime.backends import Backend
@@ -24,27 +26,48 @@ CurrentSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
 GAP_WAIT_SECONDS = 0.2
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A message and its JSON text, serialised once for all the sockets that get it."""
+
+    seq: int | None  # None: not part of the clinic's sequence (keep-alive, end of feed)
+    message: Message
+    text: str
+
+    @classmethod
+    def of(cls, message: Message) -> "Frame":
+        return cls(message.get("seq"), message, json.dumps(message, separators=(",", ":")))
+
+
+PING = Frame.of({"type": "ping"})
+CLOSED = Frame(None, {"type": "closed"}, "")
+
+
 class Subscriber:
-    """One socket's view of a clinic stream: a bounded queue of messages after `after_seq`."""
+    """One socket's view of a clinic stream: a bounded queue of frames after `after_seq`."""
 
     def __init__(self, clinic_id: int, max_queue: int) -> None:
         self.clinic_id = clinic_id
-        self.queue: asyncio.Queue[Message] = asyncio.Queue(max_queue)
+        self.queue: asyncio.Queue[Frame] = asyncio.Queue(max_queue)
         self.after_seq: int | None = None  # None until the socket has read its starting point
         self.overflowed = False
         self.gone = False
+        self.idle = True  # nothing queued since the last keep-alive round
 
     def close(self) -> None:
         """The socket went away: wake its sender so it stops at once."""
         self.gone = True
         with suppress(asyncio.QueueFull):
-            self.queue.put_nowait({"type": "closed", "seq": -1})
+            self.queue.put_nowait(CLOSED)
 
-    def offer(self, message: Message) -> None:
-        if self.overflowed or (self.after_seq is not None and message["seq"] <= self.after_seq):
+    def offer(self, frame: Frame) -> None:
+        if self.overflowed:
+            return
+        if frame.seq is not None and self.after_seq is not None and frame.seq <= self.after_seq:
             return
         try:
-            self.queue.put_nowait(message)
+            self.queue.put_nowait(frame)
+            self.idle = False
         except asyncio.QueueFull:
             self.overflowed = True  # the socket closes and the client resyncs
 
@@ -53,11 +76,11 @@ class Subscriber:
         self.after_seq = seq
         kept = []
         while not self.queue.empty():
-            message = self.queue.get_nowait()
-            if message["seq"] > seq:
-                kept.append(message)
-        for message in kept:
-            self.queue.put_nowait(message)
+            frame = self.queue.get_nowait()
+            if frame.seq is None or frame.seq > seq:
+                kept.append(frame)
+        for frame in kept:
+            self.queue.put_nowait(frame)
 
 
 class ClinicStream:
@@ -80,7 +103,7 @@ class ClinicStream:
             return False
         while self.last_seq + 1 in self.buffer:
             self.last_seq += 1
-            ready = self.buffer.pop(self.last_seq)
+            ready = Frame.of(self.buffer.pop(self.last_seq))
             for subscriber in self.subscribers:
                 subscriber.offer(ready)
         return bool(self.buffer)
@@ -106,12 +129,15 @@ class Hub:
         *,
         max_queue: int = 200,
         poll_seconds: float = 2.0,
+        ping_seconds: float = 20.0,
     ) -> None:
         self.backend = backend
         self._fetch = fetch_events
         self._current_seqs = current_seqs
         self._max_queue = max_queue
         self._poll_seconds = poll_seconds
+        self._ping_seconds = ping_seconds
+        self._pinger: asyncio.Task[None] | None = None
         self._streams: dict[int, ClinicStream] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -120,9 +146,11 @@ class Hub:
         self._loop = asyncio.get_running_loop()
         await self.backend.start(self._deliver, self.catch_up)
         self._poller = asyncio.create_task(self._poll())
+        self._pinger = asyncio.create_task(self._keep_alive())
 
     async def stop(self) -> None:
-        for task in [self._poller, *(s.gap_task for s in self._streams.values())]:
+        tasks = [self._poller, self._pinger, *(s.gap_task for s in self._streams.values())]
+        for task in tasks:
             if task is not None:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
@@ -199,6 +227,16 @@ class Hub:
             stream = known[clinic_id]
             if stream.last_seq is not None and seq > stream.last_seq:
                 await self._read_missing(stream, seq)
+
+    async def _keep_alive(self) -> None:
+        """A ping to every socket that had nothing for a whole round (one timer, not one each)."""
+        while True:
+            await asyncio.sleep(self._ping_seconds)
+            for stream in list(self._streams.values()):
+                for subscriber in list(stream.subscribers):
+                    if subscriber.idle and subscriber.after_seq is not None:
+                        subscriber.offer(PING)
+                    subscriber.idle = True
 
     async def _poll(self) -> None:
         while True:

@@ -16,7 +16,6 @@ from app.routers.params import IdPath, TicketIdPath
 
 router = APIRouter()
 
-PING: Message = {"type": "ping"}
 # Closed because the client fell too far behind: it reconnects with `since` and catches up.
 CLOSE_TOO_SLOW = 4000
 CLOSE_NOT_FOUND = 4404
@@ -26,13 +25,6 @@ _GONE = (WebSocketDisconnect, ConnectionClosed, RuntimeError, OSError)
 def _state(websocket: WebSocket) -> tuple[Hub, DatabaseReads, Any]:
     app_state = websocket.app.state
     return app_state.hub, app_state.reads, app_state
-
-
-async def _next(subscriber: Subscriber, timeout: float) -> Message | None:
-    try:
-        return await asyncio.wait_for(subscriber.queue.get(), timeout)
-    except TimeoutError:
-        return None
 
 
 async def _watch_for_close(websocket: WebSocket, subscriber: Subscriber) -> None:
@@ -84,7 +76,7 @@ async def display_feed(
             for message in first:
                 await _send(websocket, message)
             while True:
-                update = await _next(subscriber, settings.ws_ping_seconds)
+                frame = await subscriber.queue.get()
                 if subscriber.gone:
                     return
                 if subscriber.overflowed:
@@ -92,7 +84,7 @@ async def display_feed(
                         code=CLOSE_TOO_SLOW, reason="too slow: reconnect with since"
                     )
                     return
-                await _send(websocket, update or PING)
+                await websocket.send_text(frame.text)
     except _GONE:
         return
 
@@ -126,16 +118,16 @@ async def ticket_feed(
             hub.ready(subscriber, seq)
             await _send(websocket, {"type": "ticket", "ticket": view.model_dump(mode="json")})
             while True:
-                message = await _next(subscriber, app_state.settings.ws_ping_seconds)
+                frame = await subscriber.queue.get()
                 if subscriber.gone:
                     return
                 if subscriber.overflowed:
                     await websocket.close(code=CLOSE_TOO_SLOW, reason="too slow: reconnect")
                     return
-                if message is None:
-                    await _send(websocket, PING)
+                if frame.seq is None:  # keep-alive
+                    await websocket.send_text(frame.text)
                     continue
-                if not _concerns(message, ticket_id, view.service_id):
+                if not _concerns(frame.message, ticket_id, view.service_id):
                     continue
                 while not subscriber.queue.empty():  # one read for a burst of changes
                     subscriber.queue.get_nowait()
