@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from app.realtime.backends import Backend, MemoryBackend, RedisBackend
-from app.realtime.hub import Frame, Hub, Message
+from app.realtime.hub import FrameQueue, Hub, Message
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +58,7 @@ async def hub(backend: Backend, database: FakeDatabase) -> AsyncIterator[Hub]:
     await hub.stop()
 
 
-async def received(queue: "asyncio.Queue[Frame]", count: int, timeout: float = 5) -> list[int]:
+async def received(queue: FrameQueue, count: int, timeout: float = 5) -> list[int]:
     frames = [await asyncio.wait_for(queue.get(), timeout) for _ in range(count)]
     assert all(json.loads(frame.text) == frame.message for frame in frames)
     return [frame.message["seq"] for frame in frames]

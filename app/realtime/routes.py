@@ -53,6 +53,29 @@ async def _send(websocket: WebSocket, message: Message) -> None:
     await websocket.send_text(json.dumps(message, separators=(",", ":")))
 
 
+async def _start_display(
+    websocket: WebSocket,
+    hub: Hub,
+    reads: DatabaseReads,
+    subscriber: Subscriber,
+    since: int | None,
+    app_state: Any,
+) -> bool:
+    """Send the snapshot, or what was missed; False for an unknown clinic. A function of its
+    own so the snapshot is not kept alive for the socket's lifetime."""
+    start = await reads.display_start(
+        subscriber.clinic_id, since, app_state.settings.replay_limit, app_state.clock()
+    )
+    if start is None:
+        await websocket.close(code=CLOSE_NOT_FOUND, reason="no such clinic")
+        return False
+    seq, first = start
+    hub.ready(subscriber, seq)
+    for message in first:
+        await _send(websocket, message)
+    return True
+
+
 @router.websocket("/ws/clinics/{clinic_id}")
 async def display_feed(
     websocket: WebSocket,
@@ -61,20 +84,11 @@ async def display_feed(
 ) -> None:
     """Snapshot (or what was missed since `since`), then one message per change."""
     hub, reads, app_state = _state(websocket)
-    settings = app_state.settings
     await websocket.accept()
     try:
         async with _subscription(hub, websocket, clinic_id) as subscriber:
-            start = await reads.display_start(
-                clinic_id, since, settings.replay_limit, app_state.clock()
-            )
-            if start is None:
-                await websocket.close(code=CLOSE_NOT_FOUND, reason="no such clinic")
+            if not await _start_display(websocket, hub, reads, subscriber, since, app_state):
                 return
-            seq, first = start
-            hub.ready(subscriber, seq)
-            for message in first:
-                await _send(websocket, message)
             while True:
                 frame = await subscriber.queue.get()
                 if subscriber.gone:
