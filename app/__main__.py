@@ -30,6 +30,7 @@ def main() -> None:
         proxy_headers=True,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,  # clients send nothing that matters: refuse large frames
         log_level=os.environ.get("ANTREAN_LOG_LEVEL", "info"),
     )
 

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
 
+from app.config import Settings
+from app.main import create_app
 from app.realtime.sweep import sweep_once
 from tests.clock import FakeClock
 from tests.world import Json, World
@@ -154,3 +156,18 @@ def test_the_end_of_day_sweep_expires_open_tickets_and_tells_the_display(
     assert world.ticket(waiting)["status"] == "expired"
     assert world.ticket(called)["status"] == "expired"
     assert sweep_once(engine, clock) == []
+
+
+def test_the_sweep_runs_by_itself_at_local_midnight(
+    settings: Settings, engine: Engine, clock: FakeClock
+) -> None:
+    fast = settings.model_copy(update={"sweep_seconds": 0.05})
+    with TestClient(create_app(fast, engine=engine, clock=clock)) as client:
+        world = World.build(client)
+        ticket = world.take("A")
+        with client.websocket_connect(f"/ws/clinics/{world.clinic_id}") as ws:
+            next_change(ws)
+            clock.advance(hours=16)  # midnight in Balikpapan
+            expired = next_change(ws)
+        assert expired["type"] == "ticket.expired"
+        assert expired["ticket"]["code"] == ticket["code"]
