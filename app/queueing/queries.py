@@ -63,7 +63,7 @@ def _counters_per_service(session: Session, service_ids: list[int]) -> dict[int,
     return dict(session.exec(statement).all())
 
 
-def _waiting_per_service(
+def waiting_per_service(
     session: Session, service_ids: list[int], visit_date: date
 ) -> dict[int, int]:
     statement = (
@@ -134,7 +134,7 @@ def clinic_services(session: Session, clinic: Clinic, now: datetime) -> list[Ser
     )
     today = local_date(now, clinic.timezone)
     ids = [service.id for service in services if service.id is not None]
-    waiting = _waiting_per_service(session, ids, today)
+    waiting = waiting_per_service(session, ids, today)
     model = WaitModel(session, services, today)
     return [
         ServicePublic.model_validate(

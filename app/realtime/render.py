@@ -3,12 +3,11 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models import Clinic, Counter, EventType, Service, Ticket, TicketEvent, TicketStatus
 from app.queueing.localday import local_date, to_local
-from app.queueing.queries import clinic_counters, held_tickets
+from app.queueing.queries import clinic_counters, held_tickets, waiting_per_service
 
 Message = dict[str, Any]
 
@@ -34,19 +33,10 @@ def _iso(moment: datetime | None, timezone: str) -> str | None:
 
 
 def waiting_counts(session: Session, service_ids: list[int], visit_date: date) -> dict[int, int]:
-    if not service_ids:
-        return {}
-    rows = session.exec(
-        select(Ticket.service_id, func.count())
-        .where(
-            col(Ticket.service_id).in_(service_ids),
-            col(Ticket.visit_date) == visit_date,
-            col(Ticket.status) == TicketStatus.waiting,
-        )
-        .group_by(col(Ticket.service_id))
-    ).all()
+    """Every given service's waiting count, zeros included."""
     counts = dict.fromkeys(service_ids, 0)
-    counts.update(dict(rows))
+    if service_ids:
+        counts.update(waiting_per_service(session, service_ids, visit_date))
     return counts
 
 
