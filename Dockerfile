@@ -24,4 +24,6 @@ USER antrean
 VOLUME ["/data"]
 EXPOSE 8000
 ENV ANTREAN_HOST=0.0.0.0 ANTREAN_PORT=8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 CMD ["sh", "-c", "alembic upgrade head && exec python -m app"]
