@@ -145,11 +145,15 @@ def get_session(request: Request) -> Iterator[Session]:
     from app.realtime.publish import publish_committed  # the feeds build on the models
 
     write = request.method not in ("GET", "HEAD", "OPTIONS")
-    with open_session(get_engine(request), write=write) as session:
-        yield session
-        publish_committed(
-            session, getattr(request.app.state, "hub", None), request.app.state.clock()
-        )
+    engine = get_engine(request)
+    with open_session(engine, write=write) as session:
+        try:
+            yield session
+        finally:
+            # Also when the request failed after a commit: what committed is published.
+            session.rollback()
+            hub = getattr(request.app.state, "hub", None)
+            publish_committed(session, engine, hub, request.app.state.clock())
 
 
 def get_read_session(request: Request) -> Iterator[Session]:

@@ -144,18 +144,20 @@ def test_the_end_of_day_sweep_expires_open_tickets_and_tells_the_display(
     with world.client.websocket_connect(f"/ws/clinics/{world.clinic_id}") as ws:
         seq = next_change(ws)["seq"]
         clock.advance(hours=16, seconds=-1)  # 23:59:59 in Balikpapan
-        assert sweep_once(engine, clock) == []  # not yet
+        published: list[Json] = []
+        assert sweep_once(engine, clock, published.extend) == 0  # not yet
         clock.advance(seconds=1)
-        messages = sweep_once(engine, clock)
+        assert sweep_once(engine, clock, published.extend) == 2
         assert client.portal is not None
-        client.portal.call(client.app.state.hub.publish, messages)  # type: ignore[attr-defined]
+        client.portal.call(client.app.state.hub.publish, published)  # type: ignore[attr-defined]
         expired = [next_change(ws), next_change(ws)]
+    assert published == expired
     assert {m["type"] for m in expired} == {"ticket.expired"}
     assert [m["seq"] for m in expired] == [seq + 1, seq + 2]
     assert {m["ticket"]["code"] for m in expired} == {waiting["code"], called["code"]}
     assert world.ticket(waiting)["status"] == "expired"
     assert world.ticket(called)["status"] == "expired"
-    assert sweep_once(engine, clock) == []
+    assert sweep_once(engine, clock, published.extend) == 0
 
 
 def test_the_sweep_runs_by_itself_at_local_midnight(
@@ -171,3 +173,33 @@ def test_the_sweep_runs_by_itself_at_local_midnight(
             expired = next_change(ws)
         assert expired["type"] == "ticket.expired"
         assert expired["ticket"]["code"] == ticket["code"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/ws/tickets/0?token=x", "/ws/tickets/abc", "/ws/tickets/1?token="]
+)
+def test_a_malformed_ticket_feed_request_also_closes_with_1008(world: World, path: str) -> None:
+    world.take("A")
+    with world.client.websocket_connect(path) as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+def test_a_too_long_token_closes_with_1008(world: World) -> None:
+    ticket = world.take("A")
+    url = f"/ws/tickets/{ticket['id']}?token={'x' * 500}"
+    with world.client.websocket_connect(url) as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+def test_a_display_with_a_nonsense_since_starts_from_a_snapshot(world: World) -> None:
+    for since in ("-1", "abc", str(2**64)):
+        with world.client.websocket_connect(f"/ws/clinics/{world.clinic_id}?since={since}") as ws:
+            assert next_change(ws)["type"] == "snapshot"
+    with (
+        world.client.websocket_connect("/ws/clinics/abc") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 4404

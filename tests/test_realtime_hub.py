@@ -66,8 +66,8 @@ async def received(queue: FrameQueue, count: int, timeout: float = 5) -> list[in
 
 async def test_messages_reach_every_subscriber_in_order(hub: Hub, database: FakeDatabase) -> None:
     async with hub.subscribe(CLINIC) as first, hub.subscribe(CLINIC) as second:
-        hub.ready(first, 0)
-        hub.ready(second, 0)
+        await hub.ready(first, 0)
+        await hub.ready(second, 0)
         await hub.publish([database.commit(seq) for seq in (1, 2, 3)])
         assert await received(first.queue, 3) == [1, 2, 3]
         assert await received(second.queue, 3) == [1, 2, 3]
@@ -75,8 +75,8 @@ async def test_messages_reach_every_subscriber_in_order(hub: Hub, database: Fake
 
 async def test_other_clinics_messages_are_not_delivered(hub: Hub, database: FakeDatabase) -> None:
     async with hub.subscribe(CLINIC + 1) as other, hub.subscribe(CLINIC) as mine:
-        hub.ready(other, 0)
-        hub.ready(mine, 0)
+        await hub.ready(other, 0)
+        await hub.ready(mine, 0)
         await hub.publish([database.commit(1)])
         assert await received(mine.queue, 1) == [1]
         await asyncio.sleep(0.1)
@@ -87,7 +87,7 @@ async def test_out_of_order_publishers_are_put_back_in_order(
     hub: Hub, database: FakeDatabase
 ) -> None:
     async with hub.subscribe(CLINIC) as subscriber:
-        hub.ready(subscriber, 0)
+        await hub.ready(subscriber, 0)
         late, early = database.commit(1), database.commit(2)
         await hub.publish([early])
         await hub.publish([late])
@@ -96,7 +96,7 @@ async def test_out_of_order_publishers_are_put_back_in_order(
 
 async def test_a_lost_message_is_read_from_the_database(hub: Hub, database: FakeDatabase) -> None:
     async with hub.subscribe(CLINIC) as subscriber:
-        hub.ready(subscriber, 0)
+        await hub.ready(subscriber, 0)
         database.commit(1)  # committed, but its publish never arrives
         await hub.publish([database.commit(2)])
         assert await received(subscriber.queue, 2) == [1, 2]
@@ -107,7 +107,7 @@ async def test_a_lost_message_is_read_from_the_database(hub: Hub, database: Fake
 async def test_a_subscriber_starts_after_its_snapshot(hub: Hub, database: FakeDatabase) -> None:
     async with hub.subscribe(CLINIC) as subscriber:
         await hub.publish([database.commit(1), database.commit(2)])  # during the snapshot read
-        hub.ready(subscriber, 1)  # the snapshot covered seq 1
+        await hub.ready(subscriber, 1)  # the snapshot covered seq 1
         await hub.publish([database.commit(3)])
         assert await received(subscriber.queue, 2) == [2, 3]
 
@@ -116,8 +116,8 @@ async def test_a_slow_subscriber_overflows_without_holding_up_the_others(
     hub: Hub, database: FakeDatabase
 ) -> None:
     async with hub.subscribe(CLINIC) as slow, hub.subscribe(CLINIC) as fast:
-        hub.ready(slow, 0)
-        hub.ready(fast, 0)
+        await hub.ready(slow, 0)
+        await hub.ready(fast, 0)
         got: list[int] = []
         for seq in range(1, 13):
             await hub.publish([database.commit(seq)])
@@ -136,7 +136,7 @@ async def test_redis_dropping_the_connection_loses_nothing(
     try:
         await asyncio.wait_for(backend.connected.wait(), 5)
         async with hub.subscribe(CLINIC) as subscriber:
-            hub.ready(subscriber, 0)
+            await hub.ready(subscriber, 0)
             await hub.publish([database.commit(1)])
             assert await received(subscriber.queue, 1) == [1]
             killer = redis.Redis.from_url(redis_url)
@@ -158,9 +158,42 @@ async def test_idle_subscribers_get_a_keep_alive_ping(database: FakeDatabase) ->
     await hub.start()
     try:
         async with hub.subscribe(CLINIC) as subscriber:
-            hub.ready(subscriber, 0)
+            await hub.ready(subscriber, 0)
             frame = await asyncio.wait_for(subscriber.queue.get(), 2)
             assert frame.seq is None
             assert json.loads(frame.text) == {"type": "ping"}
+    finally:
+        await hub.stop()
+
+
+async def test_a_subscriber_whose_snapshot_is_older_than_the_stream_gets_the_frames_between(
+    hub: Hub, database: FakeDatabase
+) -> None:
+    async with hub.subscribe(CLINIC) as early, hub.subscribe(CLINIC) as late:
+        for seq in (1, 2, 3):
+            database.commit(seq)
+        await hub.ready(late, 3)  # the later snapshot was read first and started the stream
+        await hub.ready(early, 1)
+        await hub.publish([database.commit(4)])
+        assert await received(early.queue, 3) == [2, 3, 4]
+        assert await received(late.queue, 1) == [4]
+
+
+async def test_the_gap_filler_never_skips_what_the_database_has(database: FakeDatabase) -> None:
+    async def slow_fetch(clinic_id: int, first: int, last: int) -> list[Message]:
+        await asyncio.sleep(0.3)  # meanwhile more messages arrive early
+        return await database.fetch(clinic_id, first, last)
+
+    hub = Hub(MemoryBackend(), slow_fetch, database.current_seqs, poll_seconds=60)
+    await hub.start()
+    try:
+        async with hub.subscribe(CLINIC) as subscriber:
+            await hub.ready(subscriber, 0)
+            database.commit(1)  # never published
+            await hub.publish([database.commit(2)])
+            await asyncio.sleep(0.3)  # the filler is now reading 1..1
+            database.commit(3)  # never published either
+            await hub.publish([database.commit(4)])
+            assert await received(subscriber.queue, 4) == [1, 2, 3, 4]
     finally:
         await hub.stop()

@@ -3,7 +3,7 @@
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 import redis.asyncio as redis
@@ -12,14 +12,13 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+Reconnected = Callable[[], Coroutine[Any, Any, None]]
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)
 PING_SECONDS = 5.0
 
 
 class Backend(Protocol):
-    async def start(
-        self, deliver: Deliver, on_reconnect: Callable[[], Awaitable[None]]
-    ) -> None: ...
+    async def start(self, deliver: Deliver, on_reconnect: Reconnected) -> None: ...
     async def publish(self, message: dict[str, Any]) -> None: ...
     async def stop(self) -> None: ...
 
@@ -30,7 +29,7 @@ class MemoryBackend:
     def __init__(self) -> None:
         self._deliver: Deliver | None = None
 
-    async def start(self, deliver: Deliver, _on_reconnect: Callable[[], Awaitable[None]]) -> None:
+    async def start(self, deliver: Deliver, _on_reconnect: Reconnected) -> None:
         self._deliver = deliver
 
     async def publish(self, message: dict[str, Any]) -> None:
@@ -53,9 +52,10 @@ class RedisBackend:
         self._channel = channel
         self._client: redis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
 
-    async def start(self, deliver: Deliver, on_reconnect: Callable[[], Awaitable[None]]) -> None:
+    async def start(self, deliver: Deliver, on_reconnect: Reconnected) -> None:
         self._client = redis.Redis.from_url(self._url, health_check_interval=10)
         self._listener = asyncio.create_task(self._listen(deliver, on_reconnect))
 
@@ -73,7 +73,7 @@ class RedisBackend:
                     return
                 await asyncio.sleep(delay)
 
-    async def _listen(self, deliver: Deliver, on_reconnect: Callable[[], Awaitable[None]]) -> None:
+    async def _listen(self, deliver: Deliver, on_reconnect: Reconnected) -> None:
         attempt = 0
         loop = asyncio.get_running_loop()
         while True:
@@ -83,7 +83,12 @@ class RedisBackend:
                 await pubsub.subscribe(self._channel)
                 self.connected.set()
                 if attempt:
-                    await on_reconnect()
+                    # What was published while the subscription was down is read from the
+                    # database, beside the listener so that it goes on receiving meanwhile.
+                    catch_up: asyncio.Task[None] = asyncio.create_task(on_reconnect())
+                    self._background.add(catch_up)  # the loop keeps only weak references
+                    catch_up.add_done_callback(self._background.discard)
+                    catch_up.add_done_callback(_log_failure)
                 attempt = 0
                 last_heard = last_ping = loop.time()
                 while True:
@@ -92,7 +97,7 @@ class RedisBackend:
                     if raw is not None:
                         last_heard = now
                         if raw.get("type") == "message":
-                            await deliver(json.loads(raw["data"]))
+                            await _deliver_safely(deliver, raw["data"])
                     if now - last_ping > PING_SECONDS:
                         # A silently dead connection answers no ping: then reconnect.
                         if now - last_heard > 3 * PING_SECONDS:
@@ -120,8 +125,23 @@ class RedisBackend:
                 await self._listener
             except asyncio.CancelledError:
                 pass
+            except Exception:
+                log.exception("the Redis listener had failed")
         if self._client is not None:
             await self._client.aclose()
+
+
+async def _deliver_safely(deliver: Deliver, data: bytes | str) -> None:
+    """One bad message (not JSON, no seq) is logged and skipped; the listener goes on."""
+    try:
+        await deliver(json.loads(data))
+    except Exception:
+        log.exception("could not deliver a realtime message")
+
+
+def _log_failure(task: "asyncio.Task[None]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("realtime catch-up after reconnecting failed", exc_info=task.exception())
 
 
 def make_backend(redis_url: str | None, channel: str) -> Backend:

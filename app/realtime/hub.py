@@ -25,6 +25,7 @@ CurrentSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
 # How long an out-of-order message waits for the one before it (two publishers racing)
 # before the missing ones are read from the database.
 GAP_WAIT_SECONDS = 0.2
+GAP_ATTEMPTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,15 @@ class FrameQueue:
     def empty(self) -> bool:
         return not self._frames
 
+    def seqs(self) -> set[int | None]:
+        return {frame.seq for frame in self._frames}
+
+    def prepend(self, frames: list[Frame]) -> None:
+        """Put frames ahead of those queued (beyond the bound: they were owed already)."""
+        self._frames.extendleft(reversed(frames))
+        if frames and self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
     def qsize(self) -> int:
         return len(self._frames)
 
@@ -110,6 +120,10 @@ class Subscriber:
             self.idle = False
         except asyncio.QueueFull:
             self.overflowed = True  # the socket closes and the client resyncs
+
+    def prepend(self, frames: list[Frame]) -> None:
+        queued = self.queue.seqs()
+        self.queue.prepend([frame for frame in frames if frame.seq not in queued])
 
     def start_after(self, seq: int) -> None:
         """Drop what the socket's snapshot already covers."""
@@ -225,11 +239,20 @@ class Hub:
                     stream.gap_task.cancel()
                 del self._streams[clinic_id]
 
-    def ready(self, subscriber: Subscriber, seq: int) -> None:
+    async def ready(self, subscriber: Subscriber, seq: int) -> None:
+        """The subscriber's starting point (its snapshot's seq) is known."""
         subscriber.start_after(seq)
         stream = self._streams.get(subscriber.clinic_id)
-        if stream is not None and stream.start_at(seq):
+        if stream is None:
+            return
+        if stream.start_at(seq):
             self._schedule_gap_fill(stream)
+        delivered = stream.last_seq
+        if delivered is not None and seq < delivered:
+            # The stream already passed this subscriber's snapshot (another socket of the
+            # clinic started later): read the frames in between for it alone.
+            missed = await self._fetch(subscriber.clinic_id, seq + 1, delivered)
+            subscriber.prepend([Frame.of(m) for m in missed if m["seq"] <= delivered])
 
     async def _deliver(self, message: Message) -> None:
         stream = self._streams.get(message.get("clinic_id", 0))
@@ -241,16 +264,24 @@ class Hub:
             stream.gap_task = asyncio.create_task(self._fill_gap(stream))
 
     async def _fill_gap(self, stream: ClinicStream) -> None:
-        await asyncio.sleep(GAP_WAIT_SECONDS)
-        if not stream.buffer or stream.last_seq is None:
-            return
-        await self._read_missing(stream, max(stream.buffer) - 1)
+        """Wait for the missing messages, then read them from the database, until none is
+        missing. Committed events are all in the database (a clinic's seq is taken under its
+        row lock, so no later seq commits before an earlier one), so this ends."""
+        for _ in range(GAP_ATTEMPTS):
+            await asyncio.sleep(GAP_WAIT_SECONDS)
+            if not stream.buffer or stream.last_seq is None:
+                return
+            try:
+                await self._read_missing(stream, max(stream.buffer) - 1)
+            except Exception:  # a database hiccup: try again after the next wait
+                log.exception("realtime gap fill failed")
         if stream.buffer and stream.last_seq is not None:
-            # Not in the database either (cannot happen for committed events): skip ahead
-            # rather than stall; clients see the gap in `seq` and resync.
+            # Still missing after every attempt: skip rather than stall the clinic's displays;
+            # they see the jump in `seq` and resync.
             log.warning("clinic %s: seq %s never came", stream.clinic_id, stream.last_seq + 1)
             stream.last_seq = min(stream.buffer) - 1
-            stream.offer(stream.buffer.pop(min(stream.buffer)))
+            if stream.offer(stream.buffer.pop(min(stream.buffer))):
+                self._schedule_gap_fill(stream)
 
     async def _read_missing(self, stream: ClinicStream, up_to: int) -> None:
         if stream.last_seq is None or up_to <= stream.last_seq:

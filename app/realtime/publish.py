@@ -4,17 +4,21 @@ Sessions collect the events they record (`queueing.events`); a commit moves them
 committed list, a rollback drops them. So nothing is ever published that did not commit.
 """
 
+import logging
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlmodel import Session
 
+from app.db import open_session
 from app.models import TicketEvent
 from app.queueing.events import PENDING_EVENTS
 from app.realtime.hub import Hub, Message
 from app.realtime.render import render_events
+
+log = logging.getLogger(__name__)
 
 COMMITTED_EVENTS = "antrean_committed_events"
 
@@ -31,20 +35,30 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(PENDING_EVENTS, None)
 
 
-def committed_messages(session: Session, now: datetime) -> list[Message]:
-    """Render what this session committed (and forget it); call after the commit."""
+def committed_messages(session: Session, engine: Engine, now: datetime) -> list[Message]:
+    """Render what this session committed (and forget it); call after the commit.
+
+    Rendering reads in a session of its own: on SQLite a read must not queue behind writers.
+    """
     committed: list[tuple[int, int]] = session.info.pop(COMMITTED_EVENTS, [])
+    if not committed:
+        return []
     by_clinic: dict[int, list[int]] = defaultdict(list)
     for clinic_id, seq in committed:
         by_clinic[clinic_id].append(seq)
     messages: list[Message] = []
-    for clinic_id, seqs in by_clinic.items():
-        messages.extend(render_events(session, clinic_id, min(seqs), max(seqs), now))
-    session.rollback()  # end the read transaction the rendering opened
+    with open_session(engine, write=False) as reader:
+        for clinic_id, seqs in by_clinic.items():
+            messages.extend(render_events(reader, clinic_id, min(seqs), max(seqs), now))
     return messages
 
 
-def publish_committed(session: Session, hub: Any, now: datetime) -> None:
-    """From a worker thread: render and publish this session's committed events."""
-    if session.info.get(COMMITTED_EVENTS) and isinstance(hub, Hub):
-        hub.publish_threadsafe(committed_messages(session, now))
+def publish_committed(session: Session, engine: Engine, hub: Any, now: datetime) -> None:
+    """From a worker thread: render and publish this session's committed events. Never
+    raises: the hubs' periodic check delivers whatever could not be published here."""
+    if not session.info.get(COMMITTED_EVENTS) or not isinstance(hub, Hub):
+        return
+    try:
+        hub.publish_threadsafe(committed_messages(session, engine, now))
+    except Exception:
+        log.exception("could not publish committed events")

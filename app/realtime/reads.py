@@ -1,9 +1,12 @@
 """The database reads the feeds need, run in worker threads (sessions are synchronous)."""
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
-from fastapi.concurrency import run_in_threadpool
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app.auth import secrets
 from app.db import open_session
@@ -13,22 +16,39 @@ from app.queueing.queries import ticket_view
 from app.realtime.hub import Message
 from app.realtime.render import current_seq, render_events, snapshot
 
+T = TypeVar("T")
+# Threads the feeds may use at once, apart from the pool that serves HTTP requests: a burst of
+# socket reads must never hold up staff pressing Next.
+REALTIME_THREADS = 4
+
 
 class DatabaseReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._limiter = CapacityLimiter(REALTIME_THREADS)
+
+    async def _run(self, func: Callable[..., T], *args: object) -> T:
+        return await to_thread.run_sync(func, *args, limiter=self._limiter)
+
+    def _snapshot_session(self) -> Session:
+        """One consistent view for a starting point and its seq (PostgreSQL reads each
+        statement afresh under READ COMMITTED; SQLite's read transaction is a snapshot)."""
+        session = open_session(self.engine, write=False)
+        if self.engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return session
 
     async def fetch_events(
         self, clinic_id: int, first: int, last: int, now: datetime
     ) -> list[Message]:
-        return await run_in_threadpool(self._fetch_events, clinic_id, first, last, now)
+        return await self._run(self._fetch_events, clinic_id, first, last, now)
 
     def _fetch_events(self, clinic_id: int, first: int, last: int, now: datetime) -> list[Message]:
         with open_session(self.engine, write=False) as session:
             return render_events(session, clinic_id, first, last, now)
 
     async def current_seqs(self, clinic_ids: list[int]) -> dict[int, int]:
-        return await run_in_threadpool(self._current_seqs, clinic_ids)
+        return await self._run(self._current_seqs, clinic_ids)
 
     def _current_seqs(self, clinic_ids: list[int]) -> dict[int, int]:
         with open_session(self.engine, write=False) as session:
@@ -38,12 +58,12 @@ class DatabaseReads:
         self, clinic_id: int, since: int | None, replay_limit: int, now: datetime
     ) -> tuple[int, list[Message]] | None:
         """(seq, first messages): what was missed since `since`, or a snapshot."""
-        return await run_in_threadpool(self._display_start, clinic_id, since, replay_limit, now)
+        return await self._run(self._display_start, clinic_id, since, replay_limit, now)
 
     def _display_start(
         self, clinic_id: int, since: int | None, replay_limit: int, now: datetime
     ) -> tuple[int, list[Message]] | None:
-        with open_session(self.engine, write=False) as session:
+        with self._snapshot_session() as session:
             clinic = session.get(Clinic, clinic_id)
             if clinic is None:
                 return None
@@ -55,7 +75,7 @@ class DatabaseReads:
 
     async def ticket_clinic(self, ticket_id: int, token: str) -> int | None:
         """The ticket's clinic when the token is right, else None."""
-        return await run_in_threadpool(self._ticket_clinic, ticket_id, token)
+        return await self._run(self._ticket_clinic, ticket_id, token)
 
     def _ticket_clinic(self, ticket_id: int, token: str) -> int | None:
         with open_session(self.engine, write=False) as session:
@@ -66,10 +86,10 @@ class DatabaseReads:
             return ticket.clinic_id if secrets.matches(token, ticket.token_digest) else None
 
     async def ticket_state(self, ticket_id: int) -> tuple[int, TicketPublic]:
-        return await run_in_threadpool(self._ticket_state, ticket_id)
+        return await self._run(self._ticket_state, ticket_id)
 
     def _ticket_state(self, ticket_id: int) -> tuple[int, TicketPublic]:
-        with open_session(self.engine, write=False) as session:
+        with self._snapshot_session() as session:
             ticket = session.get(Ticket, ticket_id)
             assert ticket is not None
             clinic = session.get(Clinic, ticket.clinic_id)

@@ -4,15 +4,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from websockets.exceptions import ConnectionClosed
 
-from app.models.types import MAX_ID
+from app.models import TicketStatus
+from app.models.types import MAX_BIG_ID, MAX_ID
 from app.realtime.hub import Hub, Message, Subscriber
 from app.realtime.reads import DatabaseReads
-from app.routers.params import IdPath, TicketIdPath
 
 router = APIRouter()
 
@@ -20,6 +20,18 @@ router = APIRouter()
 CLOSE_TOO_SLOW = 4000
 CLOSE_NOT_FOUND = 4404
 _GONE = (WebSocketDisconnect, ConnectionClosed, RuntimeError, OSError)
+
+
+MAX_TOKEN_LENGTH = 128
+# A ticket in one of these never changes again: its feed only keeps the socket alive.
+FINAL = frozenset({TicketStatus.done, TicketStatus.cancelled, TicketStatus.expired})
+
+
+def _as_id(raw: str | None, maximum: int, minimum: int = 1) -> int | None:
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 20:
+        return None
+    value = int(raw)
+    return value if minimum <= value <= maximum else None
 
 
 def _state(websocket: WebSocket) -> tuple[Hub, DatabaseReads, Any]:
@@ -70,24 +82,27 @@ async def _start_display(
         await websocket.close(code=CLOSE_NOT_FOUND, reason="no such clinic")
         return False
     seq, first = start
-    hub.ready(subscriber, seq)
+    await hub.ready(subscriber, seq)
     for message in first:
         await _send(websocket, message)
     return True
 
 
 @router.websocket("/ws/clinics/{clinic_id}")
-async def display_feed(
-    websocket: WebSocket,
-    clinic_id: IdPath,
-    since: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-) -> None:
+async def display_feed(websocket: WebSocket, clinic_id: str, since: str | None = None) -> None:
     """Snapshot (or what was missed since `since`), then one message per change."""
     hub, reads, app_state = _state(websocket)
     await websocket.accept()
+    # Parameters are checked after accepting, so a page learns why from the close code
+    # (a refused handshake reaches it only as 1006).
+    clinic = _as_id(clinic_id, MAX_ID)
+    if clinic is None:
+        await websocket.close(code=CLOSE_NOT_FOUND, reason="no such clinic")
+        return
+    start_after = _as_id(since, MAX_BIG_ID, minimum=0)  # anything else: start from a snapshot
     try:
-        async with _subscription(hub, websocket, clinic_id) as subscriber:
-            if not await _start_display(websocket, hub, reads, subscriber, since, app_state):
+        async with _subscription(hub, websocket, clinic) as subscriber:
+            if not await _start_display(websocket, hub, reads, subscriber, start_after, app_state):
                 return
             while True:
                 frame = await subscriber.queue.get()
@@ -114,22 +129,21 @@ def _concerns(message: Message, ticket_id: int, service_id: int) -> bool:
 
 
 @router.websocket("/ws/tickets/{ticket_id}")
-async def ticket_feed(
-    websocket: WebSocket,
-    ticket_id: TicketIdPath,
-    token: Annotated[str, Query(max_length=128)] = "",
-) -> None:
+async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> None:
     """The patient's ticket, on connect and whenever its status, position or estimate change."""
     hub, reads, app_state = _state(websocket)
     await websocket.accept()
     try:
-        clinic_id = await reads.ticket_clinic(ticket_id, token)
-        if clinic_id is None:
+        ticket = _as_id(ticket_id, MAX_BIG_ID)
+        clinic_id = None
+        if ticket is not None and len(token) <= MAX_TOKEN_LENGTH:
+            clinic_id = await reads.ticket_clinic(ticket, token)
+        if ticket is None or clinic_id is None:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="wrong ticket token")
             return
         async with _subscription(hub, websocket, clinic_id) as subscriber:
-            seq, view = await reads.ticket_state(ticket_id)
-            hub.ready(subscriber, seq)
+            seq, view = await reads.ticket_state(ticket)
+            await hub.ready(subscriber, seq)
             await _send(websocket, {"type": "ticket", "ticket": view.model_dump(mode="json")})
             while True:
                 frame = await subscriber.queue.get()
@@ -141,11 +155,11 @@ async def ticket_feed(
                 if frame.seq is None:  # keep-alive
                     await websocket.send_text(frame.text)
                     continue
-                if not _concerns(frame.message, ticket_id, view.service_id):
+                if view.status in FINAL or not _concerns(frame.message, ticket, view.service_id):
                     continue
                 while not subscriber.queue.empty():  # one read for a burst of changes
                     subscriber.queue.get_nowait()
-                _, fresh = await reads.ticket_state(ticket_id)
+                _, fresh = await reads.ticket_state(ticket)
                 if fresh != view:
                     view = fresh
                     await _send(
