@@ -203,3 +203,22 @@ def test_a_display_with_a_nonsense_since_starts_from_a_snapshot(world: World) ->
     ):
         ws.receive_json()
     assert closed.value.code == 4404
+
+
+def test_setup_changes_reach_the_feeds(world: World) -> None:
+    """A new counter shortens the estimate: the patient is told; displays are told to resync."""
+    world.take("A")
+    world.take("A")
+    mine = world.take("A")
+    url = f"/ws/tickets/{mine['id']}?token={mine['token']}"
+    with (
+        world.client.websocket_connect(url) as phone,
+        world.client.websocket_connect(f"/ws/clinics/{world.clinic_id}") as display,
+    ):
+        before = next_change(phone)["ticket"]["estimated_wait_minutes"]
+        next_change(display)  # the snapshot
+        world.add_counter("Loket 3", "A")
+        after = next_change(phone)["ticket"]["estimated_wait_minutes"]
+        assert after < before
+        changed = next_change(display)
+        assert changed == {"type": "clinic.changed", "clinic_id": world.clinic_id}

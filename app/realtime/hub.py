@@ -256,7 +256,15 @@ class Hub:
 
     async def _deliver(self, message: Message) -> None:
         stream = self._streams.get(message.get("clinic_id", 0))
-        if stream is not None and stream.offer(message):
+        if stream is None:
+            return
+        if message.get("seq") is None:
+            # Outside the ticket sequence (the clinic's setup changed): to every socket now.
+            frame = Frame.of(message)
+            for subscriber in stream.subscribers:
+                subscriber.offer(frame)
+            return
+        if stream.offer(message):
             self._schedule_gap_fill(stream)
 
     def _schedule_gap_fill(self, stream: ClinicStream) -> None:

@@ -7,8 +7,9 @@ committed list, a rollback drops them. So nothing is ever published that did not
 import logging
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
@@ -62,3 +63,22 @@ def publish_committed(session: Session, engine: Engine, hub: Any, now: datetime)
         hub.publish_threadsafe(committed_messages(session, engine, now))
     except Exception:
         log.exception("could not publish committed events")
+
+
+def clinic_changed(clinic_id: int) -> Message:
+    """Told to a clinic's feeds when its services, counters or settings change (no `seq`: it
+    is no ticket event). Displays take a fresh snapshot; patients' feeds recompute."""
+    return {"type": "clinic.changed", "clinic_id": clinic_id}
+
+
+def get_hub(request: Request) -> Hub | None:
+    hub = getattr(request.app.state, "hub", None)
+    return hub if isinstance(hub, Hub) else None
+
+
+HubDep = Annotated[Hub | None, Depends(get_hub)]
+
+
+def publish_clinic_changed(hub: Hub | None, clinic_id: int) -> None:
+    if hub is not None:
+        hub.publish_threadsafe([clinic_changed(clinic_id)])

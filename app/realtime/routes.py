@@ -121,7 +121,8 @@ async def display_feed(websocket: WebSocket, clinic_id: str, since: str | None =
 def _concerns(message: Message, ticket_id: int, service_id: int) -> bool:
     ticket = message.get("ticket") or {}
     return (
-        ticket.get("id") == ticket_id
+        message.get("type") == "clinic.changed"  # counters or settings: the estimate may move
+        or ticket.get("id") == ticket_id
         or ticket.get("service_id") == service_id
         or message.get("from_service_id") == service_id
         or str(service_id) in (message.get("waiting") or {})
@@ -152,7 +153,7 @@ async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> 
                 if subscriber.overflowed:
                     await websocket.close(code=CLOSE_TOO_SLOW, reason="too slow: reconnect")
                     return
-                if frame.seq is None:  # keep-alive
+                if frame.message["type"] == "ping":
                     await websocket.send_text(frame.text)
                     continue
                 if view.status in FINAL or not _concerns(frame.message, ticket, view.service_id):

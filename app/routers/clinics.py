@@ -8,6 +8,7 @@ from app.db import SessionDep
 from app.directory import clinics
 from app.models.clinic import ClinicCreate, ClinicPublic, ClinicUpdate
 from app.queueing.lookup import get_clinic
+from app.realtime.publish import HubDep, publish_clinic_changed
 from app.routers.params import IdPath
 
 router = APIRouter(prefix="/clinics", tags=["clinics"])
@@ -34,10 +35,16 @@ def read_clinic(clinic_id: IdPath, session: SessionDep) -> ClinicPublic:
 
 @router.patch("/{clinic_id}", response_model=ClinicPublic)
 def update_clinic(
-    clinic_id: IdPath, patch: ClinicUpdate, session: SessionDep, principal: PrincipalDep
+    clinic_id: IdPath,
+    patch: ClinicUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    hub: HubDep,
 ) -> ClinicPublic:
     """Change a clinic (admin, or the clinic's own clinic_admin)."""
     permissions.require_user(principal)
     clinic = get_clinic(session, clinic_id)
     permissions.require_clinic_admin(principal, clinic_id)
-    return ClinicPublic.model_validate(clinics.update_clinic(session, clinic, patch))
+    updated = ClinicPublic.model_validate(clinics.update_clinic(session, clinic, patch))
+    publish_clinic_changed(hub, clinic_id)
+    return updated

@@ -12,6 +12,7 @@ from app.models.ticket import TicketPublic
 from app.queueing import actions
 from app.queueing.lookup import counter_service_ids, get_clinic, get_counter, get_service
 from app.queueing.queries import clinic_counters, ticket_view
+from app.realtime.publish import HubDep, publish_clinic_changed
 from app.routers.params import IdPath
 
 router = APIRouter(tags=["counters"])
@@ -30,13 +31,19 @@ def list_counters(clinic_id: IdPath, session: SessionDep) -> list[CounterPublic]
     response_model=CounterPublic,
 )
 def create_counter(
-    clinic_id: IdPath, data: CounterCreate, session: SessionDep, principal: PrincipalDep
+    clinic_id: IdPath,
+    data: CounterCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    hub: HubDep,
 ) -> CounterPublic:
     """Add a counter (admin, clinic_admin)."""
     permissions.require_user(principal)
     get_clinic(session, clinic_id)
     permissions.require_clinic_admin(principal, clinic_id)
-    return counters.create_counter(session, clinic_id, data)
+    created = counters.create_counter(session, clinic_id, data)
+    publish_clinic_changed(hub, clinic_id)
+    return created
 
 
 @router.get("/counters/{counter_id}", response_model=CounterPublic)
@@ -48,13 +55,19 @@ def read_counter(counter_id: IdPath, session: SessionDep) -> CounterPublic:
 
 @router.patch("/counters/{counter_id}", response_model=CounterPublic)
 def update_counter(
-    counter_id: IdPath, patch: CounterUpdate, session: SessionDep, principal: PrincipalDep
+    counter_id: IdPath,
+    patch: CounterUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    hub: HubDep,
 ) -> CounterPublic:
     """Rename a counter or change the services it calls from."""
     permissions.require_user(principal)
     counter = get_counter(session, counter_id)
     permissions.require_clinic_admin(principal, counter.clinic_id)
-    return counters.update_counter(session, counter, patch)
+    updated = counters.update_counter(session, counter, patch)
+    publish_clinic_changed(hub, counter.clinic_id)
+    return updated
 
 
 @router.post(

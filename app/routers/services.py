@@ -11,6 +11,7 @@ from app.models.service import ServiceCreate, ServicePublic, ServiceUpdate
 from app.queueing.localday import local_date
 from app.queueing.lookup import get_clinic, get_service
 from app.queueing.queries import clinic_services
+from app.realtime.publish import HubDep, publish_clinic_changed
 from app.routers.params import IdPath
 
 router = APIRouter(tags=["services"])
@@ -40,12 +41,14 @@ def create_service(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
+    hub: HubDep,
 ) -> ServicePublic:
     """Add a service (admin, clinic_admin)."""
     permissions.require_user(principal)
     get_clinic(session, clinic_id)
     permissions.require_clinic_admin(principal, clinic_id)
     service = services.create_service(session, clinic_id, data)
+    publish_clinic_changed(hub, clinic_id)
     return _public(session, clinic_id, service.id, clock)
 
 
@@ -56,6 +59,7 @@ def update_service(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
+    hub: HubDep,
 ) -> ServicePublic:
     """Change a service: name, prefix, quota, target, entry or transfer-only, open or closed."""
     permissions.require_user(principal)
@@ -63,4 +67,5 @@ def update_service(
     permissions.require_clinic_admin(principal, service.clinic_id)
     clinic = get_clinic(session, service.clinic_id)
     services.update_service(session, service, patch, today=local_date(clock(), clinic.timezone))
+    publish_clinic_changed(hub, service.clinic_id)
     return _public(session, service.clinic_id, service.id, clock)
