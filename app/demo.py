@@ -140,6 +140,8 @@ def seed(engine: Engine, admin_username: str) -> list[DemoClinic]:
 def print_welcome(base: str, city: list[DemoClinic], admin: tuple[str, str]) -> None:
     print(f"\nAntrean demo — Balikpapan, {len(city)} puskesmas — serving on {base}\n")
     print(f"  API and its docs:  {base}/docs")
+    ws_base = base.replace("http://", "ws://", 1)
+    print(f"  Display feed:      {ws_base}/ws/clinics/<clinic_id>  (WebSocket, live)")
     print(f"  Admin login:       {admin[0]} / {admin[1]}")
     print(
         f"  Staff logins:      <clinic>.loket and <clinic>.admin, password {DEMO_STAFF_PASSWORD}\n"
