@@ -80,14 +80,16 @@ def call_next(
         .limit(1)
     )
     candidate = session.exec(
-        waiting.with_for_update(skip_locked=True).execution_options(populate_existing=True)
+        waiting.with_for_update(skip_locked=True, key_share=True).execution_options(
+            populate_existing=True
+        )
     ).first()
     if candidate is None:
         # SKIP LOCKED also passes over a waiting ticket that another transaction holds for a
         # moment (being cancelled, or called by another counter): ask again, waiting for locks,
         # before telling staff that nobody waits.
         candidate = session.exec(
-            waiting.with_for_update().execution_options(populate_existing=True)
+            waiting.with_for_update(key_share=True).execution_options(populate_existing=True)
         ).first()
     if candidate is None:
         session.rollback()
@@ -95,7 +97,7 @@ def call_next(
     held = session.exec(
         select(Ticket)
         .where(col(Ticket.counter_id) == counter_id, col(Ticket.status).in_(HELD_STATUSES))
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).first()
     if held is not None:

@@ -21,7 +21,7 @@ def expire_before(session: Session, *, clinic_id: int, today: date, now: datetim
             col(Ticket.visit_date) < today,
         )
         .order_by(col(Ticket.id))
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     stale = list(session.exec(statement))
     for ticket in stale:

@@ -220,10 +220,6 @@ class Hub:
         if self._loop is not None and messages:
             asyncio.run_coroutine_threadsafe(self.publish(messages), self._loop)
 
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(stream.subscribers) for stream in self._streams.values())
-
     @asynccontextmanager
     async def subscribe(self, clinic_id: int) -> AsyncIterator[Subscriber]:
         """Register before reading the starting point, then call `ready` with its seq."""
