@@ -160,6 +160,8 @@ async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> 
                     continue
                 while not subscriber.queue.empty():  # one read for a burst of changes
                     subscriber.queue.get_nowait()
+                if subscriber.gone:  # the burst may have held the end-of-feed mark
+                    return
                 _, fresh = await reads.ticket_state(ticket)
                 if fresh != view:
                     view = fresh
