@@ -11,6 +11,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./antrean.db"
     redis_url: str | None = None
+    # The address patients' phones reach the service at, for the QR code on printed tickets
+    # (e.g. https://antrean.example.go.id). Unset: the address the kiosk itself used.
+    public_url: str | None = None
     # Signs staff access tokens. Unset: a random key is made once and kept in the database,
     # so a restart never logs anyone out and every process of a deployment agrees on it.
     secret_key: str | None = None

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from app.auth.ratelimit import ClientRateLimit
@@ -23,6 +24,8 @@ from app.realtime.hub import Hub
 from app.realtime.reads import DatabaseReads
 from app.realtime.sweep import sweep_forever
 from app.routers import auth, clinics, counters, devices, queue, services, tickets, users
+from app.web import pages
+from app.web.templating import STATIC_DIR
 
 log = logging.getLogger("antrean")
 
@@ -92,6 +95,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(realtime_routes.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

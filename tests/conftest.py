@@ -199,3 +199,6 @@ def redis_channel() -> str:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+from tests.browser import browser, city  # noqa: E402, F401  (fixtures of the browser tests)

@@ -49,3 +49,5 @@ class ServicePublic(ServiceBase):
     clinic_id: int
     waiting: int
     estimated_wait_minutes: int
+    # Numbers given today; with daily_quota it tells a kiosk the quota is full before a tap.
+    issued_today: int

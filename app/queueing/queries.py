@@ -6,7 +6,15 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from app.models import Clinic, Counter, CounterService, Service, Ticket, TicketStatus
+from app.models import (
+    Clinic,
+    Counter,
+    CounterService,
+    DailySequence,
+    Service,
+    Ticket,
+    TicketStatus,
+)
 from app.models.queue import CounterState, HeldTicket, QueuedTicket, QueueSnapshot, ServiceQueue
 from app.models.service import ServicePublic
 from app.models.ticket import HELD_STATUSES, TicketPublic
@@ -135,12 +143,20 @@ def clinic_services(session: Session, clinic: Clinic, now: datetime) -> list[Ser
     today = local_date(now, clinic.timezone)
     ids = [service.id for service in services if service.id is not None]
     waiting = waiting_per_service(session, ids, today)
+    issued = dict(
+        session.exec(
+            select(DailySequence.service_id, DailySequence.last_number).where(
+                col(DailySequence.service_id).in_(ids), col(DailySequence.visit_date) == today
+            )
+        ).all()
+    )
     model = WaitModel(session, services, today)
     return [
         ServicePublic.model_validate(
             {
                 **service.model_dump(),
                 "waiting": waiting.get(service.id or 0, 0),
+                "issued_today": issued.get(service.id or 0, 0),
                 "estimated_wait_minutes": model.estimate(
                     service.id or 0, waiting.get(service.id or 0, 0)
                 ),

@@ -1,18 +1,19 @@
 """Staff login."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from app.auth.deps import PrincipalDep
 from app.auth.passwords import verify_password
 from app.auth.tokens import issue_access_token
 from app.db import ReadSessionDep
 from app.errors import Unauthorized
-from app.models import User
+from app.models import DeviceKind, Role, User
 from app.models.base import utcnow
 from app.models.types import USERNAME_PATTERN
 
@@ -22,6 +23,17 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 class AccessToken(BaseModel):
     access_token: str
     token_type: str = "bearer"
+
+
+class Whoami(BaseModel):
+    """Who the credentials belong to, so a page can tell a kiosk from a counter PC."""
+
+    kind: Literal["user", "device"]
+    id: int
+    name: str
+    clinic_id: int | None
+    role: Role | None = None
+    device_kind: DeviceKind | None = None
 
 
 @router.post("/token")
@@ -47,3 +59,26 @@ def login(
         minutes=request.app.state.settings.access_token_minutes,
     )
     return AccessToken(access_token=token)
+
+
+@router.get("/me")
+def whoami(principal: PrincipalDep) -> Whoami:
+    """The account or device behind the bearer credentials (401 without any)."""
+    if principal is None:
+        raise Unauthorized()
+    if principal.device is not None:
+        device = principal.device
+        assert device.id is not None
+        return Whoami(
+            kind="device",
+            id=device.id,
+            name=device.name,
+            clinic_id=device.clinic_id,
+            device_kind=device.kind,
+        )
+    user = principal.user
+    assert user is not None
+    assert user.id is not None
+    return Whoami(
+        kind="user", id=user.id, name=user.username, clinic_id=user.clinic_id, role=user.role
+    )

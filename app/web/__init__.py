@@ -1,0 +1,1 @@
+"""The pages: server-rendered Jinja2 templates with small plain JavaScript, no build step."""

@@ -1,0 +1,305 @@
+/* Antrean pages: what every page shares. Plain ES2015 (no async/await, no ?. or ??) so that
+   older Android TV and kiosk browsers run it; no build step. */
+(function () {
+  "use strict";
+
+  var boot = JSON.parse(document.getElementById("boot").textContent);
+  var A = (window.Antrean = { boot: boot });
+
+  /* ---- messages ---- */
+  A.t = function (key, params) {
+    var text = Object.prototype.hasOwnProperty.call(boot.messages, key) ? boot.messages[key] : key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return params && params[name] !== undefined ? String(params[name]) : whole;
+    });
+  };
+
+  /* ---- DOM ---- */
+  A.$ = function (selector, root) { return (root || document).querySelector(selector); };
+  A.$$ = function (selector, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
+  };
+  /* A.el("button", {class: "big", onclick: f, "data-id": 3}, ["text", childNode]) */
+  A.el = function (tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name.indexOf("on") === 0 && typeof value === "function") {
+        node.addEventListener(name.slice(2), value);
+      } else if (name === "text") {
+        node.textContent = value;
+      } else {
+        node.setAttribute(name, value === true ? "" : String(value));
+      }
+    });
+    [].concat(children === undefined ? [] : children).forEach(function (child) {
+      if (child === null || child === undefined || child === false) return;
+      node.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+    });
+    return node;
+  };
+  A.clear = function (node) { while (node.firstChild) node.removeChild(node.firstChild); return node; };
+
+  /* ---- storage (a browser may refuse it: pages still work for the session) ---- */
+  var memoryStore = {};
+  A.store = {
+    get: function (key) {
+      try { var raw = window.localStorage.getItem(key); return raw === null ? null : JSON.parse(raw); }
+      catch (e) { return memoryStore[key] === undefined ? null : memoryStore[key]; }
+    },
+    set: function (key, value) {
+      memoryStore[key] = value;
+      try { window.localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+    },
+    remove: function (key) {
+      delete memoryStore[key];
+      try { window.localStorage.removeItem(key); } catch (e) { /* private mode */ }
+    }
+  };
+
+  A.uuid = function () {
+    var bytes = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); });
+    return hex.slice(0, 4).join("") + "-" + hex.slice(4, 6).join("") + "-" + hex.slice(6, 8).join("") +
+      "-" + hex.slice(8, 10).join("") + "-" + hex.slice(10).join("");
+  };
+
+  /* ---- offline marker: shown while any source reports it cannot reach the server ---- */
+  var offlineSources = {};
+  A.setOffline = function (source, offline) {
+    if (offline) offlineSources[source] = true; else delete offlineSources[source];
+    var any = Object.keys(offlineSources).length > 0;
+    var marker = document.getElementById("offline-marker");
+    if (marker) marker.hidden = !any;
+    document.body.classList.toggle("is-offline", any);
+  };
+
+  /* ---- HTTP: A.api(method, path, {json, form, token, headers, timeout}) ----
+     Resolves {status, data}; rejects with an Error carrying .status and .detail, or .offline
+     when the server could not be reached. */
+  A.api = function (method, path, options) {
+    options = options || {};
+    var headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+    var body;
+    if (options.token) headers.Authorization = "Bearer " + options.token;
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(options.json);
+    } else if (options.form) {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      body = Object.keys(options.form).map(function (k) {
+        return encodeURIComponent(k) + "=" + encodeURIComponent(options.form[k]);
+      }).join("&");
+    }
+    var url = path.indexOf("/") === 0 && path.indexOf(boot.api) !== 0 ? boot.api + path : path;
+    var timeout = options.timeout || 10000;
+    return new Promise(function (resolve, reject) {
+      var finished = false;
+      var timer = setTimeout(function () {
+        if (finished) return;
+        finished = true;
+        var error = new Error("timeout");
+        error.offline = true;
+        A.setOffline("http", true);
+        reject(error);
+      }, timeout);
+      fetch(url, { method: method, headers: headers, body: body, credentials: "omit", cache: "no-store" })
+        .then(function (response) {
+          var status = response.status;
+          return response.text().then(function (text) {
+            var data = null;
+            try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
+            return { status: status, data: data };
+          });
+        })
+        .then(function (result) {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
+          A.setOffline("http", false);
+          if (result.status >= 200 && result.status < 300) { resolve(result); return; }
+          var error = new Error("HTTP " + result.status);
+          error.status = result.status;
+          error.detail = A.describeDetail(result.data);
+          reject(error);
+        }, function (cause) {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
+          var error = new Error(String(cause));
+          error.offline = true;
+          A.setOffline("http", true);
+          reject(error);
+        });
+    });
+  };
+
+  A.describeDetail = function (data) {
+    if (!data || data.detail === undefined) return "";
+    if (typeof data.detail === "string") return data.detail;
+    if (Array.isArray(data.detail)) {
+      return data.detail.map(function (item) {
+        return (item.loc ? item.loc.slice(1).join(".") + ": " : "") + (item.msg || "");
+      }).join("; ");
+    }
+    return JSON.stringify(data.detail);
+  };
+
+  /* The message to show a person for a failed A.api call. */
+  A.errorText = function (error) {
+    if (error.offline) return A.t("common.network_error");
+    return A.t("common.error", { detail: error.detail || error.message });
+  };
+
+  /* ---- realtime: a WebSocket that reconnects by itself ----
+     new A.Feed(path, {onMessage, onOpen, onClose}, {trackSeq: true})
+     With trackSeq it remembers the last `seq`, reconnects with ?since= so the server replays
+     what was missed, and treats a gap in `seq` as a reason to reconnect (resync). */
+  A.wsUrl = function (path) {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  };
+
+  A.Feed = function (path, handlers, options) {
+    this.path = path;
+    this.handlers = handlers || {};
+    this.options = options || {};
+    this.lastSeq = null;
+    this.attempt = 0;
+    this.socket = null;
+    this.stopped = false;
+    this.lastMessageAt = 0;
+    this.connected = false;
+    var feed = this;
+    // The server sends a ping after 20 s of quiet: 45 s of silence means a dead connection.
+    this.watchdog = setInterval(function () {
+      if (feed.connected && Date.now() - feed.lastMessageAt > (feed.options.silenceMs || 45000)) {
+        feed.restart();
+      }
+    }, 5000);
+    this.connect();
+  };
+  A.Feed.prototype.connect = function () {
+    var feed = this;
+    if (feed.stopped) return;
+    var url = A.wsUrl(feed.path);
+    if (feed.options.trackSeq && feed.lastSeq !== null) {
+      url += (url.indexOf("?") < 0 ? "?" : "&") + "since=" + feed.lastSeq;
+    }
+    var socket;
+    try { socket = new WebSocket(url); } catch (e) { feed.scheduleReconnect(); return; }
+    feed.socket = socket;
+    socket.onopen = function () {
+      feed.connected = true;
+      feed.attempt = 0;
+      feed.lastMessageAt = Date.now();
+      A.setOffline("feed:" + feed.path, false);
+      if (feed.handlers.onOpen) feed.handlers.onOpen();
+    };
+    socket.onmessage = function (event) {
+      if (socket !== feed.socket) return;
+      feed.lastMessageAt = Date.now();
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.type === "ping") return;
+      if (feed.options.trackSeq && typeof message.seq === "number") {
+        if (message.type === "snapshot") {
+          feed.lastSeq = message.seq;
+        } else if (feed.lastSeq !== null && message.seq <= feed.lastSeq) {
+          return; // already seen (a replay overlapping what arrived live)
+        } else if (feed.lastSeq !== null && message.seq !== feed.lastSeq + 1) {
+          feed.restart(); // a gap: reconnect with since=lastSeq and get what was missed
+          return;
+        } else {
+          feed.lastSeq = message.seq;
+        }
+      }
+      if (feed.handlers.onMessage) feed.handlers.onMessage(message);
+    };
+    socket.onclose = function (event) {
+      if (socket !== feed.socket) return;
+      feed.connected = false;
+      feed.socket = null;
+      if (feed.handlers.onClose) feed.handlers.onClose(event);
+      // 4404: the clinic is unknown; 1008: the ticket token is refused. Retrying cannot help.
+      if (event.code === 4404 || event.code === 1008) { feed.stopped = true; return; }
+      // 4000: this socket fell too far behind: a fresh snapshot is the way back.
+      if (event.code === 4000) feed.lastSeq = null;
+      A.setOffline("feed:" + feed.path, true);
+      feed.scheduleReconnect();
+    };
+    socket.onerror = function () { /* onclose follows */ };
+  };
+  A.Feed.prototype.scheduleReconnect = function () {
+    var feed = this;
+    if (feed.stopped) return;
+    feed.attempt += 1;
+    var delay = Math.min(10000, 500 * Math.pow(2, Math.min(feed.attempt, 5)));
+    setTimeout(function () { feed.connect(); }, delay / 2 + Math.random() * delay / 2);
+  };
+  A.Feed.prototype.restart = function () {
+    var socket = this.socket;
+    this.socket = null;
+    this.connected = false;
+    if (socket) { try { socket.close(); } catch (e) { /* already closed */ } }
+    this.connect();
+  };
+  A.Feed.prototype.resync = function () { this.lastSeq = null; this.restart(); };
+  A.Feed.prototype.stop = function () {
+    this.stopped = true;
+    clearInterval(this.watchdog);
+    if (this.socket) this.socket.close();
+  };
+
+  /* ---- time in the clinic's timezone ---- */
+  A.formatTime = function (iso, timezone, withSeconds) {
+    if (!iso) return "";
+    var options = { hour: "2-digit", minute: "2-digit", hour12: false };
+    if (withSeconds) options.second = "2-digit";
+    if (timezone) options.timeZone = timezone;
+    return new Date(iso).toLocaleTimeString(boot.lang === "id" ? "id-ID" : "en-GB", options);
+  };
+  A.formatDate = function (date, timezone) {
+    var options = { weekday: "long", day: "numeric", month: "long", year: "numeric" };
+    if (timezone) options.timeZone = timezone;
+    return date.toLocaleDateString(boot.lang === "id" ? "id-ID" : "en-GB", options);
+  };
+  A.minutes = function (n) {
+    return n === null || n === undefined ? "–" : A.t("common.minutes", { n: n });
+  };
+
+  /* ---- staff and admin sign-in, kept by the browser of a counter PC ---- */
+  var SESSION_KEY = "antrean.session";
+  A.session = {
+    get: function () { return A.store.get(SESSION_KEY); },
+    clear: function () { A.store.remove(SESSION_KEY); },
+    /* Resolves {token, me}; rejects like A.api (401: wrong username or password). */
+    login: function (username, password) {
+      return A.api("POST", "/auth/token", { form: { username: username, password: password } })
+        .then(function (result) {
+          var token = result.data.access_token;
+          return A.api("GET", "/auth/me", { token: token }).then(function (me) {
+            var session = { token: token, me: me.data };
+            A.store.set(SESSION_KEY, session);
+            return session;
+          });
+        });
+    },
+    /* The stored session if its token still works (resolves null otherwise). */
+    restore: function () {
+      var session = A.session.get();
+      if (!session) return Promise.resolve(null);
+      return A.api("GET", "/auth/me", { token: session.token }).then(function (me) {
+        session.me = me.data;
+        return session;
+      }, function (error) {
+        if (error.status === 401) { A.session.clear(); return null; }
+        if (error.offline) return session;
+        throw error;
+      });
+    }
+  };
+})();
