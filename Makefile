@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test lint format migrate clean
+.PHONY: install browser demo serve test lint format migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,13 +14,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium (Playwright's own download does not work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	} || echo "WARNING: no chromium: browser tests will skip (and fail under CI=true)"
+
 demo: $(STAMP) ## the demo city (Balikpapan) on SQLite at http://127.0.0.1:8000
 	$(BIN)/python -m app.demo
 
 serve: $(STAMP) ## the service as configured by ANTREAN_* variables
 	$(BIN)/python -m app
 
-test: $(STAMP) ## every suite: SQLite, PostgreSQL, real server processes
+test: $(STAMP) browser ## every suite: SQLite, PostgreSQL, server processes, browser
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -139,21 +139,20 @@ def seed(engine: Engine, admin_username: str) -> list[DemoClinic]:
 
 def print_welcome(base: str, city: list[DemoClinic], admin: tuple[str, str]) -> None:
     print(f"\nAntrean demo — Balikpapan, {len(city)} puskesmas — serving on {base}\n")
-    print(f"  API and its docs:  {base}/docs")
-    ws_base = base.replace("http://", "ws://", 1)
-    print(f"  Display feed:      {ws_base}/ws/clinics/<clinic_id>  (WebSocket, live)")
-    print(f"  Admin login:       {admin[0]} / {admin[1]}")
-    print(
-        f"  Staff logins:      <clinic>.loket and <clinic>.admin, password {DEMO_STAFF_PASSWORD}\n"
-    )
+    print(f"  Start page:        {base}/")
+    print(f"  Staff console:     {base}/staff   (<clinic>.loket / {DEMO_STAFF_PASSWORD})")
+    print(f"  Admin pages:       {base}/admin   ({admin[0]} / {admin[1]}, or <clinic>.admin)")
+    print(f"  Health office:     {base}/office  (the dashboard arrives with issue #5)")
+    print(f"  API and its docs:  {base}/docs\n")
     for entry in city:
-        slug = entry.clinic.code.lower()
-        print(f"  {entry.clinic.name} (clinic_id {entry.clinic.id}): staff {slug}.loket")
-        print(f"    kiosk key:   {entry.kiosk_key}")
-        print(f"    display key: {entry.display_key}")
+        clinic_id, slug = entry.clinic.id, entry.clinic.code.lower()
+        print(f"  {entry.clinic.name} (clinic_id {clinic_id}), staff {slug}.loket")
+        print(f"    kiosk:    {base}/kiosk/{clinic_id}   key {entry.kiosk_key}")
+        print(f"    display:  {base}/display/{clinic_id}   (the TV; no key needed)")
+        print(f"    phone:    {base}/take/{clinic_id}")
     print(
-        "\n  Pages: kiosk /kiosk/<clinic_id>, display /display/<clinic_id>, staff /staff and"
-        "\n  office /office are not built yet (issues #4 and #5); use the API until then.\n"
+        "\n  The kiosk asks for its key once and keeps it. Keys are new at every start of the"
+        "\n  demo (only their digests are stored).\n"
     )
 
 

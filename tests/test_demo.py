@@ -1,9 +1,12 @@
 """The demo city that the README's first command starts."""
 
+import re
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.demo import CLINICS, DEMO_STAFF_PASSWORD, seed
+from app.demo import CLINICS, DEMO_STAFF_PASSWORD, print_welcome, seed
 from tests.world import ADMIN_USERNAME, login
 
 
@@ -33,3 +36,18 @@ def test_demo_city_is_usable_with_the_printed_logins_and_keys(
     called = client.post(f"/api/v1/counters/{loket['id']}/call-next", headers=staff)
     assert called.status_code == 200
     assert called.json()["id"] == ticket.json()["id"]
+
+
+def test_every_page_address_the_demo_prints_opens(
+    client: TestClient, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    city = seed(engine, ADMIN_USERNAME)
+    print_welcome("http://testserver", city, (ADMIN_USERNAME, "printed-password"))
+    printed = capsys.readouterr().out
+    addresses = set(re.findall(r"http://testserver(/[^\s)]*)", printed))
+    for clinic in city:
+        assert f"/kiosk/{clinic.clinic.id}" in addresses
+        assert f"/display/{clinic.clinic.id}" in addresses
+    assert {"/staff", "/admin", "/docs"} <= addresses
+    for path in addresses - {"/office"}:  # the office dashboard is issue #5's
+        assert client.get(path).status_code == 200, path
