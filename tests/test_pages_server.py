@@ -38,9 +38,9 @@ def test_every_page_speaks_indonesian_by_default_and_english_by_the_switch(world
     ]
     for path in pages:
         assert '<html lang="id">' in html(world.client, path)
-    separator = lambda path: "&" if "?" in path else "?"  # noqa: E731
     for path in pages:
-        assert '<html lang="en">' in html(world.client, f"{path}{separator(path)}lang=en")
+        separator = "&" if "?" in path else "?"
+        assert '<html lang="en">' in html(world.client, f"{path}{separator}lang=en")
     # The switch is remembered by the browser: the next page, without ?lang=, stays English.
     assert '<html lang="en">' in html(world.client, f"/display/{cid}")
     assert '<html lang="id">' in html(world.client, f"/display/{cid}?lang=id")

@@ -145,7 +145,10 @@ def ticket_page(request: Request, ticket_id: str, session: SessionDep) -> HTMLRe
         return _not_found(request)
     clinic = session.get(Clinic, ticket.clinic_id)
     assert clinic is not None
-    boot = {**_clinic_boot(clinic), "ticket": {"id": ticket.id, "code": ticket.code, "token": token}}
+    boot = {
+        **_clinic_boot(clinic),
+        "ticket": {"id": ticket.id, "code": ticket.code, "token": token},
+    }
     return _render(request, "ticket.html", "ticket", boot=boot, clinic=clinic, ticket=ticket)
 
 

@@ -1,0 +1,437 @@
+/* The kiosk at the clinic's entrance: a patient picks a priority (optional) and a service, gets
+   a number on screen and a printed ticket. Plain ES2015, no build step. */
+(function () {
+  "use strict";
+
+  var A = window.Antrean;
+  var boot = A.boot;
+  var clinic = boot.clinic;
+
+  var KEY_STORE = "antrean.kiosk.key." + clinic.id;
+  var PAPER_STORE = "antrean.kiosk.paper";
+  var PAPERS = ["58", "80"];
+  var CONFIRM_MS = 10000; // the ticket stays on screen this long
+  var REFRESH_MS = 30000; // services are re-read this often even without feed events
+  var PROBE_MS = 3000; // while offline, the server is tried this often
+  var DEBOUNCE_MS = 400; // feed events in a burst cause one re-read
+  var PRIORITY_IDLE_MS = 45000; // a chosen priority nobody used goes back to Umum
+  var ERROR_MS = 8000; // a refusal message stays this long
+  var RETRY_WINDOW_MS = 120000; // a failed tap's key is reused by the same tap this long
+  var HOLD_MS = 2000; // holding the discreet control this long opens the settings
+  var PRINT_KEEP_MS = 60000; // then the printed ticket's address (with its token) is dropped
+
+  var state = {
+    key: null,
+    device: null,
+    started: false,
+    services: [],
+    loaded: false,
+    priority: "none",
+    offline: false,
+    busy: false,
+    pending: null, // {serviceId, priority, key, at}: a tap whose answer never arrived
+    loading: false,
+    reloadAfter: false
+  };
+  var timers = {
+    refresh: null, probe: null, debounce: null, confirm: null, failed: null,
+    priority: null, hold: null, blank: null
+  };
+  var tiles = {}; // service id -> tile button
+
+  var $ = A.$;
+
+  /* ---- paper width: ?paper= on the kiosk URL (remembered), else the remembered one, else 58 ---- */
+  if (boot.paper && PAPERS.indexOf(boot.paper) >= 0) A.store.set(PAPER_STORE, boot.paper);
+  function paperWidth() {
+    var stored = A.store.get(PAPER_STORE);
+    return PAPERS.indexOf(stored) >= 0 ? stored : "58";
+  }
+
+  /* ---- clock ---- */
+  function tick() {
+    $("#kiosk-clock").textContent = A.formatTime(new Date().toISOString(), clinic.timezone);
+  }
+  tick();
+  setInterval(tick, 5000);
+
+  /* ---- the device key ---- */
+  function keyError(messageKey) {
+    var error = new Error(messageKey);
+    error.keyMessage = messageKey;
+    return error;
+  }
+
+  /* Resolves the device behind key if it is a kiosk of this clinic; rejects with .keyMessage
+     when it is not, or like A.api when the server cannot be reached. */
+  function checkKey(key) {
+    return A.api("GET", "/auth/me", { token: key, timeout: 8000 }).then(function (result) {
+      var me = result.data;
+      if (me.kind !== "device" || me.device_kind !== "kiosk") throw keyError("kiosk.key_not_kiosk");
+      if (me.clinic_id !== clinic.id) throw keyError("kiosk.key_other_clinic");
+      return me;
+    }, function (error) {
+      if (error.status === 401) throw keyError("kiosk.key_wrong");
+      throw error;
+    });
+  }
+
+  function showSetup(message) {
+    $("#kiosk-main").hidden = true;
+    $("#kiosk-setup").hidden = false;
+    var errorBox = $("#kiosk-key-error");
+    errorBox.textContent = message || "";
+    errorBox.hidden = !message;
+    $("#kiosk-key-input").focus();
+  }
+
+  $("#kiosk-key-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = $("#kiosk-key-input");
+    var button = $("#kiosk-key-submit");
+    var errorBox = $("#kiosk-key-error");
+    var key = input.value.trim();
+    if (!key) {
+      errorBox.textContent = A.t("kiosk.key_empty");
+      errorBox.hidden = false;
+      return;
+    }
+    button.disabled = true;
+    errorBox.textContent = A.t("kiosk.key_checking");
+    errorBox.hidden = false;
+    checkKey(key).then(function (me) {
+      button.disabled = false;
+      A.store.set(KEY_STORE, key);
+      input.value = "";
+      errorBox.hidden = true;
+      start(key, me);
+    }, function (error) {
+      button.disabled = false;
+      errorBox.textContent = error.keyMessage ? A.t(error.keyMessage) : A.errorText(error);
+      errorBox.hidden = false;
+    });
+  });
+
+  function forgetKey() {
+    A.store.remove(KEY_STORE);
+  }
+
+  /* ---- services ---- */
+  function takeable(service) {
+    return service.is_open && !quotaFull(service);
+  }
+  function quotaFull(service) {
+    return service.daily_quota !== null && service.daily_quota !== undefined &&
+      service.issued_today >= service.daily_quota;
+  }
+  function findService(id) {
+    for (var i = 0; i < state.services.length; i++) {
+      if (state.services[i].id === id) return state.services[i];
+    }
+    return null;
+  }
+
+  function loadServices() {
+    if (state.loading) { state.reloadAfter = true; return; }
+    state.loading = true;
+    A.api("GET", "/clinics/" + clinic.id + "/services", { timeout: 8000 }).then(function (result) {
+      state.loading = false;
+      state.services = result.data;
+      state.loaded = true;
+      setOffline(false);
+      renderServices();
+      if (state.reloadAfter) { state.reloadAfter = false; loadServices(); }
+    }, function (error) {
+      state.loading = false;
+      state.reloadAfter = false;
+      if (error.offline) setOffline(true);
+    });
+  }
+
+  function scheduleRefresh() {
+    clearTimeout(timers.debounce);
+    timers.debounce = setTimeout(loadServices, DEBOUNCE_MS);
+  }
+
+  function tileFor(service) {
+    var tile = tiles[service.id];
+    if (tile) return tile;
+    tile = A.el("button", { type: "button", class: "tile", "data-service-id": service.id }, [
+      A.el("span", { class: "tile-top" }, [
+        A.el("span", { class: "tile-prefix" }),
+        A.el("span", { class: "tile-name" })
+      ]),
+      A.el("span", { class: "tile-stats" }, [
+        A.el("span", { class: "tile-waiting" }),
+        A.el("span", { class: "tile-estimate" })
+      ]),
+      A.el("span", { class: "tile-state" })
+    ]);
+    tile.addEventListener("click", function () { take(service.id); });
+    tiles[service.id] = tile;
+    return tile;
+  }
+
+  function renderServices() {
+    var box = $("#kiosk-services");
+    if (!state.loaded) return;
+    var shown = state.services.filter(function (s) { return s.entry; });
+    var keep = {};
+    A.$$(".kiosk-loading", box).forEach(function (node) { box.removeChild(node); });
+    shown.forEach(function (service) {
+      var tile = tileFor(service);
+      keep[service.id] = true;
+      var closed = !service.is_open;
+      var full = !closed && quotaFull(service);
+      $(".tile-prefix", tile).textContent = service.prefix;
+      $(".tile-name", tile).textContent = service.name;
+      $(".tile-waiting", tile).textContent = service.waiting > 0
+        ? A.t("kiosk.waiting", { n: service.waiting }) : A.t("kiosk.waiting_none");
+      var estimate = $(".tile-estimate", tile);
+      estimate.textContent = service.estimated_wait_minutes > 0
+        ? A.t("kiosk.est_wait", { n: service.estimated_wait_minutes }) : A.t("kiosk.est_wait_none");
+      estimate.hidden = closed || full;
+      var label = $(".tile-state", tile);
+      label.textContent = closed ? A.t("kiosk.closed") : full ? A.t("kiosk.quota_full") : "";
+      label.hidden = !(closed || full);
+      tile.classList.toggle("is-closed", closed);
+      tile.classList.toggle("is-quota-full", full);
+      tile.disabled = closed || full || state.offline || state.busy;
+      tile.setAttribute("aria-label", service.name + (closed || full ? ", " + label.textContent : ""));
+      box.appendChild(tile); // in the order of the list
+    });
+    Object.keys(tiles).forEach(function (id) {
+      if (!keep[id]) {
+        if (tiles[id].parentNode) tiles[id].parentNode.removeChild(tiles[id]);
+        delete tiles[id];
+      }
+    });
+    $("#kiosk-empty").hidden = shown.length > 0;
+  }
+
+  /* ---- offline: a banner, and no taps until the server answers again ---- */
+  function setOffline(offline) {
+    if (state.offline === offline) return;
+    state.offline = offline;
+    $("#kiosk-offline").hidden = !offline;
+    A.setOffline("kiosk", offline);
+    clearInterval(timers.probe);
+    if (offline) timers.probe = setInterval(loadServices, PROBE_MS);
+    renderServices();
+  }
+
+  /* ---- priority choice ---- */
+  function setPriority(priority) {
+    state.priority = priority;
+    A.$$(".priority-button").forEach(function (button) {
+      button.setAttribute("aria-pressed", button.getAttribute("data-priority") === priority ? "true" : "false");
+    });
+    clearTimeout(timers.priority);
+    if (priority !== "none") timers.priority = setTimeout(function () { setPriority("none"); }, PRIORITY_IDLE_MS);
+  }
+  A.$$(".priority-button").forEach(function (button) {
+    button.addEventListener("click", function () { setPriority(button.getAttribute("data-priority")); });
+  });
+
+  /* ---- taking a ticket ---- */
+  function take(serviceId) {
+    if (state.busy || state.offline) return;
+    var service = findService(serviceId);
+    if (!service || !takeable(service)) return;
+    var pending = state.pending;
+    // The same tap again shortly after its answer was lost: the same key, so never two tickets.
+    var reuse = pending && pending.serviceId === serviceId && pending.priority === state.priority &&
+      Date.now() - pending.at < RETRY_WINDOW_MS;
+    send(reuse ? pending : { serviceId: serviceId, priority: state.priority, key: A.uuid(), at: Date.now() });
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    $("#kiosk-busy").hidden = !busy;
+    renderServices();
+  }
+
+  function send(attempt) {
+    hideFailed();
+    state.pending = attempt;
+    attempt.at = Date.now();
+    setBusy(true);
+    A.api("POST", "/clinics/" + clinic.id + "/tickets", {
+      token: state.key,
+      json: { service_id: attempt.serviceId, priority: attempt.priority },
+      headers: { "Idempotency-Key": attempt.key },
+      timeout: 10000
+    }).then(function (result) {
+      state.pending = null;
+      setBusy(false);
+      setOffline(false);
+      var ticket = result.data;
+      showTicket(ticket);
+      printTicket(ticket);
+      setPriority("none");
+      scheduleRefresh();
+    }, function (error) {
+      setBusy(false);
+      if (error.offline) {
+        setOffline(true);
+        showFailed(A.t("kiosk.failed_offline"), true);
+        return;
+      }
+      state.pending = null;
+      if (error.status === 401 || error.status === 403) {
+        forgetKey();
+        location.reload();
+        return;
+      }
+      showFailed(reasonFor(error, findService(attempt.serviceId)), false);
+      loadServices();
+    });
+  }
+
+  function reasonFor(error, service) {
+    var name = service ? service.name : "";
+    var detail = String(error.detail || "");
+    if (error.status === 429) return A.t("kiosk.err_busy");
+    if (error.status === 409 || error.status === 422) {
+      if (/quota/i.test(detail)) return A.t("kiosk.err_quota", { service: name });
+      if (/closed/i.test(detail)) return A.t("kiosk.err_closed", { service: name });
+      if (/transfer/i.test(detail)) return A.t("kiosk.err_transfer", { service: name });
+      return A.t("kiosk.err_refused", { service: name });
+    }
+    if (error.status === 404) return A.t("kiosk.err_refused", { service: name });
+    return A.errorText(error);
+  }
+
+  function showFailed(text, canRetry) {
+    $("#kiosk-failed-text").textContent = text;
+    $("#kiosk-retry").hidden = !canRetry;
+    $("#kiosk-failed").hidden = false;
+    clearTimeout(timers.failed);
+    timers.failed = setTimeout(hideFailed, canRetry ? 3 * ERROR_MS : ERROR_MS);
+  }
+  function hideFailed() {
+    clearTimeout(timers.failed);
+    $("#kiosk-failed").hidden = true;
+  }
+  $("#kiosk-retry").addEventListener("click", function () {
+    if (state.pending && !state.busy) send(state.pending);
+  });
+  $("#kiosk-failed-close").addEventListener("click", hideFailed);
+
+  function showTicket(ticket) {
+    var service = findService(ticket.service_id);
+    $("#kiosk-ticket-code").textContent = ticket.code;
+    $("#kiosk-ticket-service").textContent = service ? service.name : "";
+    var priority = $("#kiosk-ticket-priority");
+    priority.textContent = A.t("common.priority." + ticket.priority);
+    priority.hidden = ticket.priority === "none";
+    var ahead = ticket.position;
+    $("#kiosk-ticket-ahead").textContent = ahead === null || ahead === undefined ? "–"
+      : ahead === 0 ? A.t("kiosk.ahead_none") : A.t("kiosk.ahead_count", { n: ahead });
+    var wait = ticket.estimated_wait_minutes;
+    $("#kiosk-ticket-wait").textContent = wait === null || wait === undefined ? "–"
+      : wait === 0 ? A.t("kiosk.wait_none") : A.t("kiosk.wait_minutes", { n: wait });
+    $("#kiosk-confirm").hidden = false;
+    clearTimeout(timers.confirm);
+    timers.confirm = setTimeout(hideTicket, CONFIRM_MS);
+  }
+  function hideTicket() {
+    clearTimeout(timers.confirm);
+    $("#kiosk-confirm").hidden = true;
+  }
+  $("#kiosk-confirm-close").addEventListener("click", hideTicket);
+
+  /* The print page prints itself on load (autoprint=1); Chromium started with --kiosk-printing
+     sends it to the default printer without a dialog. */
+  function printTicket(ticket) {
+    var frame = $("#print-frame");
+    frame.src = "/t/" + ticket.id + "/print?token=" + encodeURIComponent(ticket.token) +
+      "&paper=" + paperWidth() + "&autoprint=1";
+    // The token belongs to the patient: the shared kiosk does not keep it once printed.
+    clearTimeout(timers.blank);
+    timers.blank = setTimeout(function () { frame.src = "about:blank"; }, PRINT_KEEP_MS);
+  }
+
+  /* ---- settings, behind a discreet control held for 2 s ---- */
+  function openSettings() {
+    $("#kiosk-device-name").textContent = state.device ? A.t("kiosk.device", { name: state.device.name }) : "";
+    renderPaper();
+    $("#kiosk-reset-step").hidden = false;
+    $("#kiosk-reset-confirm").hidden = true;
+    $("#kiosk-settings").hidden = false;
+  }
+  function renderPaper() {
+    var paper = paperWidth();
+    A.$$("[data-paper]").forEach(function (button) {
+      button.setAttribute("aria-pressed", button.getAttribute("data-paper") === paper ? "true" : "false");
+    });
+  }
+  A.$$("[data-paper]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      A.store.set(PAPER_STORE, button.getAttribute("data-paper"));
+      renderPaper();
+    });
+  });
+  $("#kiosk-settings-close").addEventListener("click", function () { $("#kiosk-settings").hidden = true; });
+  $("#kiosk-reset-key").addEventListener("click", function () {
+    $("#kiosk-reset-step").hidden = true;
+    $("#kiosk-reset-confirm").hidden = false;
+  });
+  $("#kiosk-reset-no").addEventListener("click", function () {
+    $("#kiosk-reset-step").hidden = false;
+    $("#kiosk-reset-confirm").hidden = true;
+  });
+  $("#kiosk-reset-yes").addEventListener("click", function () {
+    forgetKey();
+    location.reload();
+  });
+
+  var holder = $("#kiosk-settings-open");
+  function holdStart(event) {
+    if (event.type === "touchstart") event.preventDefault();
+    clearTimeout(timers.hold);
+    timers.hold = setTimeout(openSettings, HOLD_MS);
+  }
+  function holdEnd() { clearTimeout(timers.hold); }
+  ["mousedown", "touchstart"].forEach(function (name) { holder.addEventListener(name, holdStart); });
+  ["mouseup", "mouseleave", "touchend", "touchcancel"].forEach(function (name) {
+    holder.addEventListener(name, holdEnd);
+  });
+  holder.addEventListener("contextmenu", function (event) { event.preventDefault(); });
+
+  /* ---- start ---- */
+  function start(key, device) {
+    state.key = key;
+    state.device = device;
+    $("#kiosk-setup").hidden = true;
+    $("#kiosk-main").hidden = false;
+    if (state.started) return;
+    state.started = true;
+    loadServices();
+    timers.refresh = setInterval(loadServices, REFRESH_MS);
+    // Every change at the clinic (a ticket taken anywhere, a call, a service closed) moves the
+    // counts: re-read them. A closed feed may mean the server is gone: find out at once.
+    new A.Feed("/ws/clinics/" + clinic.id, {
+      onMessage: scheduleRefresh,
+      onClose: loadServices
+    });
+  }
+
+  var stored = A.store.get(KEY_STORE);
+  if (!stored) {
+    showSetup("");
+  } else {
+    checkKey(stored).then(function (me) {
+      start(stored, me);
+    }, function (error) {
+      if (error.keyMessage) {
+        forgetKey();
+        showSetup(A.t(error.keyMessage === "kiosk.key_wrong" ? "kiosk.key_revoked" : error.keyMessage));
+        return;
+      }
+      // The server cannot be reached: keep the key and wait for it (the banner says so).
+      start(stored, null);
+      setOffline(true);
+    });
+  }
+})();

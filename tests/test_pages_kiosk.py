@@ -1,0 +1,316 @@
+"""The kiosk page and the printed ticket, in Chromium against a real server."""
+
+import re
+from typing import Any
+
+import httpx2 as httpx
+from playwright.sync_api import expect
+
+from app.web.qr import qr_svg
+from tests.browser import City, screenshot
+
+KIOSK_VIEW = {"width": 1280, "height": 800}
+MM = 96 / 25.4  # CSS pixels per millimetre
+
+
+def open_kiosk(browser: Any, city: City, query: str = "") -> Any:
+    """A fresh kiosk browser with its key entered (as the admin does once)."""
+    page = browser.new_context(viewport=KIOSK_VIEW).new_page()
+    page.goto(f"{city.url}/kiosk/{city.clinic['id']}{query}")
+    page.fill("#kiosk-key-input", city.kiosk_key)
+    page.click("#kiosk-key-submit")
+    expect(tile(page, city, "A")).to_be_visible()
+    return page
+
+
+def tile(page: Any, city: City, prefix: str) -> Any:
+    return page.locator(f'[data-service-id="{city.services[prefix]["id"]}"]')
+
+
+def take_via_api(city: City, prefix: str, **body: Any) -> Any:
+    return city.api(
+        "POST",
+        f"/clinics/{city.clinic['id']}/tickets",
+        json={"service_id": city.services[prefix]["id"], **body},
+    )
+
+
+def test_kiosk_asks_for_its_key_refuses_others_and_remembers_it(browser: Any, city: City) -> None:
+    page = browser.new_context(viewport=KIOSK_VIEW).new_page()
+    page.goto(f"{city.url}/kiosk/{city.clinic['id']}")
+    expect(page.locator("#kiosk-key-input")).to_be_visible()
+    expect(page.locator("[data-service-id]")).to_have_count(0)
+    error = page.locator("#kiosk-key-error")
+
+    page.fill("#kiosk-key-input", "not-a-key-at-all")
+    page.click("#kiosk-key-submit")
+    expect(error).to_contain_text("Kunci ini tidak dikenal")
+
+    page.fill("#kiosk-key-input", city.display_key)
+    page.click("#kiosk-key-submit")
+    expect(error).to_contain_text("bukan kunci kios")
+
+    page.fill("#kiosk-key-input", city.staff_token())
+    page.click("#kiosk-key-submit")
+    expect(error).to_contain_text("bukan kunci kios")
+    expect(page.locator("#kiosk-main")).to_be_hidden()
+
+    page.fill("#kiosk-key-input", city.kiosk_key)
+    page.click("#kiosk-key-submit")
+    expect(tile(page, city, "A")).to_be_visible()
+    expect(page.locator("#kiosk-key-input")).to_be_hidden()
+
+    page.reload()
+    expect(tile(page, city, "A")).to_be_visible()
+    expect(page.locator("#kiosk-key-input")).to_be_hidden()
+
+    # Staff reset it with the discreet control (held for 2 s) and a confirm step.
+    page.click("#kiosk-settings-open")  # a tap alone opens nothing
+    page.wait_for_timeout(300)
+    expect(page.locator("#kiosk-settings")).to_be_hidden()
+    page.hover("#kiosk-settings-open")
+    page.mouse.down()
+    page.wait_for_timeout(2200)
+    page.mouse.up()
+    expect(page.locator("#kiosk-settings")).to_be_visible()
+    expect(page.locator("#kiosk-device-name")).to_contain_text("Kios pintu masuk")
+    page.click("#kiosk-reset-key")
+    page.click("#kiosk-reset-yes")
+    expect(page.locator("#kiosk-key-input")).to_be_visible()
+    page.reload()
+    expect(page.locator("#kiosk-key-input")).to_be_visible()
+
+
+def test_kiosk_tiles_show_counts_quota_full_and_closed(browser: Any, city: City) -> None:
+    take_via_api(city, "A")
+    take_via_api(city, "A")
+    page = open_kiosk(browser, city)
+    a = tile(page, city, "A")
+    expect(a).to_contain_text("Pendaftaran")
+    expect(a).to_contain_text("2 orang menunggu")
+    expect(a).to_contain_text("Perkiraan tunggu")
+    expect(tile(page, city, "B")).to_contain_text("Tidak ada antrean")
+    expect(tile(page, city, "D")).to_have_count(0)  # transfer-only: not at the kiosk
+    expect(page.locator("[data-service-id]")).to_have_count(3)
+
+    # Counts follow the feed: another ticket taken elsewhere shows up by itself.
+    take_via_api(city, "A")
+    expect(a).to_contain_text("3 orang menunggu", timeout=3000)
+
+    c = tile(page, city, "C")
+    expect(c).to_be_enabled()
+    take_via_api(city, "C")
+    take_via_api(city, "C")
+    expect(c).to_contain_text("Kuota hari ini penuh", timeout=3000)
+    expect(c).to_be_disabled()
+
+    b = tile(page, city, "B")
+    expect(b).to_be_enabled()
+    city.api("PATCH", f"/services/{city.services['B']['id']}", json={"is_open": False})
+    expect(b).to_contain_text("Tutup", timeout=3000)
+    expect(b).to_be_disabled()
+    expect(a).to_be_enabled()
+    screenshot(page, "kiosk")
+
+
+def test_kiosk_tap_takes_one_ticket_shows_and_prints_it(browser: Any, city: City) -> None:
+    page = open_kiosk(browser, city, "?paper=80")
+    cid = city.clinic["id"]
+
+    # A refusal is said in plain words.
+    def quota_full(route: Any) -> None:
+        route.fulfill(
+            status=409,
+            content_type="application/json",
+            body='{"detail": "Today\'s quota for this service is full"}',
+        )
+
+    page.route("**/api/v1/clinics/*/tickets", quota_full)
+    tile(page, city, "B").click()
+    expect(page.locator("#kiosk-failed-text")).to_have_text(
+        "Kuota Poli Umum untuk hari ini sudah penuh. Silakan tanyakan kepada petugas."
+    )
+    page.click("#kiosk-failed-close")
+    page.unroute("**/api/v1/clinics/*/tickets")
+
+    # The first answer is lost on the way back (the ticket was made): the retry, with the same
+    # Idempotency-Key, gets that same ticket and no second one.
+    keys: list[str] = []
+
+    def lose_first_answer(route: Any) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            route.fetch()
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/clinics/*/tickets", lose_first_answer)
+    page.click('[data-priority="elderly"]')
+    expect(page.locator('[data-priority="elderly"]')).to_have_attribute("aria-pressed", "true")
+    tile(page, city, "A").click()
+    expect(page.locator("#kiosk-failed-text")).to_contain_text("tidak akan mendapat nomor ganda")
+    page.click("#kiosk-retry")
+
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-001")
+    expect(page.locator("#kiosk-ticket-service")).to_have_text("Pendaftaran")
+    expect(page.locator("#kiosk-ticket-priority")).to_have_text("Lansia")
+    expect(page.locator("#kiosk-ticket-ahead")).to_have_text("Tidak ada, Anda berikutnya")
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
+    assert len(keys[0]) >= 16
+    queue = city.api("GET", f"/clinics/{cid}/queue")
+    waiting_a = next(s for s in queue["services"] if s["service_id"] == city.services["A"]["id"])
+    assert [t["code"] for t in waiting_a["waiting"]] == ["A-001"]
+    ticket_id = waiting_a["waiting"][0]["id"]
+    ticket = city.api("GET", f"/tickets/{ticket_id}", token=city.staff_token())
+    assert ticket["priority"] == "elderly"
+    assert ticket["channel"] == "kiosk"
+    screenshot(page, "kiosk-ticket")
+
+    # The ticket prints through the hidden frame, on the remembered paper width.
+    frame = page.locator("#print-frame")
+    expect(frame).to_have_attribute("src", re.compile(rf"^/t/{ticket_id}/print\?token=.+&paper=80"))
+    expect(page.frame_locator("#print-frame").locator("#slip-code")).to_have_text("A-001")
+    expect(page.frame_locator("#print-frame").locator("svg")).to_have_count(1)
+
+    # Priority goes back to Umum after each ticket; the next tap is a new ticket.
+    expect(page.locator('[data-priority="none"]')).to_have_attribute("aria-pressed", "true")
+    page.unroute("**/api/v1/clinics/*/tickets")
+    page.click("#kiosk-confirm-close")
+    tile(page, city, "A").click()
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-002")
+    expect(page.locator("#kiosk-ticket-ahead")).to_have_text("1 orang")
+    expect(page.locator("#kiosk-ticket-priority")).to_be_hidden()
+    second = city.api("GET", f"/tickets/{ticket_id + 1}", token=city.staff_token())
+    assert (second["code"], second["priority"]) == ("A-002", "none")
+
+    # The paper width is remembered by the kiosk: without ?paper= it stays 80.
+    page.reload()
+    expect(tile(page, city, "A")).to_be_enabled()
+    tile(page, city, "A").click()
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-003")
+    expect(frame).to_have_attribute("src", re.compile(r"&paper=80&"))
+
+
+def test_kiosk_offline_banner_while_the_server_is_down(browser: Any, city: City) -> None:
+    page = open_kiosk(browser, city)
+    banner = page.locator("#kiosk-offline")
+    expect(banner).to_be_hidden()
+    city.server.stop()
+    expect(banner).to_be_visible(timeout=5000)
+    expect(banner).to_contain_text("tiket belum dapat diambil")
+    expect(tile(page, city, "A")).to_be_disabled()
+    city.server.start()
+    expect(banner).to_be_hidden(timeout=10000)
+    expect(tile(page, city, "A")).to_be_enabled()
+    tile(page, city, "A").click()
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-001")
+
+
+OVERFLOW_SCRIPT = """
+(paperPx) => {
+  const root = document.documentElement;
+  const out = [];
+  if (root.scrollWidth > root.clientWidth) out.push('document ' + root.scrollWidth);
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width && (r.right > paperPx + 0.5 || r.left < -0.5)) {
+      out.push(el.tagName + '.' + el.className + ' ' + r.left + '..' + r.right);
+    }
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') {
+      out.push('scroll ' + el.className);
+    }
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  while (walker.nextNode()) {
+    range.selectNodeContents(walker.currentNode);
+    const r = range.getBoundingClientRect();
+    if (r.width && r.right > paperPx + 0.5) {
+      out.push('text "' + walker.currentNode.textContent.trim() + '" ' + r.right);
+    }
+  }
+  return out;
+}
+"""
+
+
+def pdf_pages(pdf: bytes) -> list[tuple[float, float]]:
+    """The size in points of each page of a PDF that Chromium made."""
+    assert pdf.startswith(b"%PDF")
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    pages = re.findall(rb"/Type\s*/Page[^s]", pdf)
+    assert len(boxes) == len(pages)
+    return [(float(w), float(h)) for w, h in boxes]
+
+
+def test_print_view_fits_58_and_80_mm_paper(browser: Any, city: City) -> None:
+    cid = city.clinic["id"]
+    # The widest ticket we can make: a two-letter prefix, a long service name, a priority,
+    # a long clinic name and address.
+    city.api(
+        "PATCH",
+        f"/clinics/{cid}",
+        json={"address": "Jl. Jenderal Sudirman No. 1, Klandasan Ilir, Balikpapan Kota"},
+    )
+    kb = city.api(
+        "POST",
+        f"/clinics/{cid}/services",
+        json={"name": "KIA/KB (Kesehatan Ibu dan Anak, Keluarga Berencana)", "prefix": "KB"},
+    )
+    take_via_api(city, "A")
+    response = httpx.post(
+        f"{city.url}/api/v1/clinics/{cid}/tickets",
+        json={"service_id": kb["id"], "priority": "pregnant"},
+        headers={"Authorization": f"Bearer {city.kiosk_key}"},
+    )
+    ticket = response.json()
+    path = f"/t/{ticket['id']}/print?token={ticket['token']}"
+    phone_url = f"{city.url}/t/{ticket['id']}?token={ticket['token']}"
+
+    # The QR code is the phone page's address (the very SVG segno draws for it).
+    html = httpx.get(city.url + path).text
+    assert qr_svg(phone_url) in html
+    # Only the token's holder gets the printout.
+    wrong = httpx.get(f"{city.url}/t/{ticket['id']}/print?token=wrong-token")
+    assert wrong.status_code == 404
+    assert "KB-001" not in wrong.text
+
+    for paper in (58, 80):
+        width = int(paper * MM) + 1
+        page = browser.new_context(viewport={"width": width, "height": 620}).new_page()
+        page.goto(f"{city.url}{path}&paper={paper}")
+        expect(page.locator("#slip-code")).to_have_text("KB-001")
+        expect(page.locator("#slip-qr svg")).to_have_count(1)
+        expect(page.locator("#slip-qr")).to_have_attribute("data-url", phone_url)
+        expect(page.locator(".slip-priority")).to_have_text("Prioritas: Ibu hamil")
+        expect(page.locator("#slip-ahead")).to_have_text("tidak ada")
+        expect(page.locator(".slip-clinic-name")).to_have_text("Puskesmas Klandasan Ilir")
+        assert page.locator(".topbar, .lang-switch, #offline-marker").count() == 0
+        if paper == 58:
+            screenshot(page, "ticket-print-58")
+
+        page.emulate_media(media="print")
+        problems = page.evaluate(OVERFLOW_SCRIPT, paper * MM)
+        assert problems == [], f"{paper} mm: {problems}"
+        # The longest code there can be (two-letter prefix, a four-digit number) fits too.
+        page.evaluate(
+            "() => { const c = document.getElementById('slip-code');"
+            " c.textContent = 'KB-1234'; c.className = 'slip-code slip-code-7'; }"
+        )
+        problems = page.evaluate(OVERFLOW_SCRIPT, paper * MM)
+        assert problems == [], f"{paper} mm, KB-1234: {problems}"
+        # The QR code keeps its size (a scanner needs its modules whole).
+        qr_width = page.locator("#slip-qr svg").bounding_box()["width"]
+        assert 25 * MM < qr_width <= 48 * MM
+
+        # It prints: one page of paper width, whether the size comes from the printer's paper
+        # or from the page's own @page rule (the slip's height, for a roll printer).
+        assert len(pdf_pages(page.pdf(width=f"{paper}mm"))) == 1
+        pages = pdf_pages(page.pdf(prefer_css_page_size=True))
+        assert len(pages) == 1
+        points = paper / 25.4 * 72
+        assert abs(pages[0][0] - points) < 2, pages
+        assert 60 / 25.4 * 72 < pages[0][1] < 200 / 25.4 * 72, pages
+        page.context.close()
