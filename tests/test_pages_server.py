@@ -192,3 +192,11 @@ def test_pages_fetch_nothing_from_the_internet() -> None:
         assert not external.search(path.read_text("utf-8")), path.name
     for path in (WEB / "static" / "css").glob("*.css"):
         assert not imports.search(path.read_text("utf-8")), path.name
+
+
+def test_every_picture_the_readme_shows_exists() -> None:
+    readme = (WEB.parent.parent / "README.md").read_text("utf-8")
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert len(pictures) >= 7
+    for picture in pictures:
+        assert (WEB.parent.parent / picture).is_file(), picture
