@@ -38,9 +38,13 @@ def _missing(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run; each test opens its own context."""
+    """One headless Chromium per test module; each test opens its own context.
+
+    Not per session: Playwright's sync API keeps an event loop running in the main thread
+    while it is started, and the asyncio tests that follow cannot start their own.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

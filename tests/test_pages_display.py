@@ -368,6 +368,27 @@ def test_the_tv_comes_back_by_itself_after_a_server_restart(browser: Any, city: 
         assert page.evaluate("() => window.notReloaded === true")
 
 
+def test_calls_and_setup_changes_made_while_the_tv_was_cut_off_reach_it(
+    browser: Any, city: City
+) -> None:
+    """A reconnecting TV starts from a snapshot (setup changes are not replayed by `since`);
+    the calls it missed meanwhile are in that snapshot, and still spoken."""
+    issue(city, "A")
+    staff = city.staff_token()
+    with display(browser) as page:
+        open_display(page, city)
+        wait_for_engine(page, "clips")
+        # Cut the TV off, and hold its reconnection until the clinic has moved on.
+        page.evaluate("() => { const f = AntreanDisplay.feed; f.drop(); clearTimeout(f.timer); }")
+        call_next(city, staff, "Loket 1")
+        city.api("PATCH", f"/services/{city.services['B']['id']}", json={"name": "Poli Dewasa"})
+        page.evaluate("() => AntreanDisplay.feed.connect(false)")
+        expect(code_of(page, city, "Loket 1")).to_have_text("A-001", timeout=2000)
+        expect(page.get_by_text("Poli Dewasa").first).to_be_visible()
+        wait_announced(page, 1)
+        assert [entry["code"] for entry in announced(page)] == ["A-001"]
+
+
 def test_a_lost_message_is_noticed_by_its_seq_and_fetched_again(browser: Any, city: City) -> None:
     """A message lost on the way (here: dropped between server and page) leaves a gap in seq;
     the next message shows the gap and the page reconnects with since= to get what it missed."""

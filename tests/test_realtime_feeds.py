@@ -1,6 +1,7 @@
 """The display and ticket feeds through the app, on both databases."""
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -222,3 +223,22 @@ def test_setup_changes_reach_the_feeds(world: World) -> None:
         assert after < before
         changed = next_change(display)
         assert changed == {"type": "clinic.changed", "clinic_id": world.clinic_id}
+
+
+def test_a_phone_hears_a_keep_alive_while_the_clinic_is_busy_with_other_tickets(
+    world: World,
+) -> None:
+    """The hub pings quiet sockets only: a phone whose ticket nothing touches must still hear
+    something, or its page takes the silence for a dead connection and reconnects."""
+    world.client.app.state.settings.ws_ping_seconds = 0.2  # type: ignore[attr-defined]
+    mine = world.take("C")
+    with world.client.websocket_connect(f"/ws/tickets/{mine['id']}?token={mine['token']}") as ws:
+        assert ws.receive_json()["type"] == "ticket"
+        for _ in range(6):  # a busy registration desk: changes that do not concern C
+            world.take("A")
+            time.sleep(0.1)
+        world.call("Ruang Gigi")  # then mine is called
+        kinds = []
+        while not kinds or kinds[-1] != "ticket":
+            kinds.append(ws.receive_json()["type"])
+        assert kinds[0] == "ping"

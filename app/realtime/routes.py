@@ -22,6 +22,7 @@ CLOSE_NOT_FOUND = 4404
 _GONE = (WebSocketDisconnect, ConnectionClosed, RuntimeError, OSError)
 
 
+PING_TEXT = json.dumps({"type": "ping"})
 MAX_TOKEN_LENGTH = 128
 # A ticket in one of these never changes again: its feed only keeps the socket alive.
 FINAL = frozenset({TicketStatus.done, TicketStatus.cancelled, TicketStatus.expired})
@@ -142,10 +143,13 @@ async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> 
         if ticket is None or clinic_id is None:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="wrong ticket token")
             return
+        loop = asyncio.get_running_loop()
+        ping_seconds = app_state.settings.ws_ping_seconds
         async with _subscription(hub, websocket, clinic_id) as subscriber:
             seq, view = await reads.ticket_state(ticket)
             await hub.ready(subscriber, seq)
             await _send(websocket, {"type": "ticket", "ticket": view.model_dump(mode="json")})
+            last_sent = loop.time()
             while True:
                 frame = await subscriber.queue.get()
                 if subscriber.gone:
@@ -155,8 +159,14 @@ async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> 
                     return
                 if frame.message["type"] == "ping":
                     await websocket.send_text(frame.text)
+                    last_sent = loop.time()
                     continue
                 if view.status in FINAL or not _concerns(frame.message, ticket, view.service_id):
+                    # The hub pings only quiet sockets; in a busy clinic this phone hears
+                    # nothing of the frames it skips, so it gets its own keep-alive.
+                    if loop.time() - last_sent >= ping_seconds:
+                        await websocket.send_text(PING_TEXT)
+                        last_sent = loop.time()
                     continue
                 while not subscriber.queue.empty():  # one read for a burst of changes
                     subscriber.queue.get_nowait()
@@ -168,5 +178,6 @@ async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> 
                     await _send(
                         websocket, {"type": "ticket", "ticket": view.model_dump(mode="json")}
                     )
+                    last_sent = loop.time()
     except _GONE:
         return

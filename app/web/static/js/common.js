@@ -117,7 +117,7 @@
           });
         })
         .then(function (result) {
-          if (finished) return;
+          if (finished) { A.setOffline("http", false); return; } // late, but the server is there
           finished = true;
           clearTimeout(timer);
           A.setOffline("http", false);
@@ -156,9 +156,13 @@
   };
 
   /* ---- realtime: a WebSocket that reconnects by itself ----
-     new A.Feed(path, {onMessage, onOpen, onClose}, {trackSeq: true})
-     With trackSeq it remembers the last `seq`, reconnects with ?since= so the server replays
-     what was missed, and treats a gap in `seq` as a reason to reconnect (resync). */
+     new A.Feed(path, {onMessage, onOpen, onClose}, {trackSeq: true, sinceOnReconnect: true})
+     With trackSeq it remembers the last `seq`; a gap in `seq` reconnects with ?since= so the
+     server replays what was missed. After a dropped connection it reconnects with ?since= too,
+     unless sinceOnReconnect is false: then it starts from a fresh snapshot (a display does,
+     because setup changes, `clinic.changed`, carry no seq and are not replayed).
+     onMessage(message, {seenBefore}) gets the highest seq handled before this message, so a
+     page can tell what in a snapshot is news to it. */
   A.wsUrl = function (path) {
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
   };
@@ -168,8 +172,10 @@
     this.handlers = handlers || {};
     this.options = options || {};
     this.lastSeq = null;
+    this.highestSeen = null;
     this.attempt = 0;
     this.socket = null;
+    this.timer = null;
     this.stopped = false;
     this.lastMessageAt = 0;
     this.connected = false;
@@ -177,34 +183,39 @@
     // The server sends a ping after 20 s of quiet: 45 s of silence means a dead connection.
     this.watchdog = setInterval(function () {
       if (feed.connected && Date.now() - feed.lastMessageAt > (feed.options.silenceMs || 45000)) {
-        feed.restart();
+        feed.drop();
       }
     }, 5000);
-    this.connect();
+    this.connect(false);
   };
-  A.Feed.prototype.connect = function () {
+  A.Feed.prototype.offlineKey = function () { return "feed:" + this.path; };
+  A.Feed.prototype.connect = function (withSince) {
     var feed = this;
+    clearTimeout(feed.timer);
+    feed.timer = null;
     if (feed.stopped) return;
     var url = A.wsUrl(feed.path);
-    if (feed.options.trackSeq && feed.lastSeq !== null) {
+    if (withSince && feed.options.trackSeq && feed.lastSeq !== null) {
       url += (url.indexOf("?") < 0 ? "?" : "&") + "since=" + feed.lastSeq;
     }
     var socket;
     try { socket = new WebSocket(url); } catch (e) { feed.scheduleReconnect(); return; }
     feed.socket = socket;
     socket.onopen = function () {
+      if (socket !== feed.socket) return;
       feed.connected = true;
-      feed.attempt = 0;
       feed.lastMessageAt = Date.now();
-      A.setOffline("feed:" + feed.path, false);
+      A.setOffline(feed.offlineKey(), false);
       if (feed.handlers.onOpen) feed.handlers.onOpen();
     };
     socket.onmessage = function (event) {
       if (socket !== feed.socket) return;
       feed.lastMessageAt = Date.now();
+      feed.attempt = 0; // a server that accepts and then closes at once keeps backing off
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message.type === "ping") return;
+      var seenBefore = feed.highestSeen;
       if (feed.options.trackSeq && typeof message.seq === "number") {
         if (message.type === "snapshot") {
           feed.lastSeq = message.seq;
@@ -216,8 +227,17 @@
         } else {
           feed.lastSeq = message.seq;
         }
+        if (feed.highestSeen === null || message.seq > feed.highestSeen) feed.highestSeen = message.seq;
       }
-      if (feed.handlers.onMessage) feed.handlers.onMessage(message);
+      if (!feed.handlers.onMessage) return;
+      try {
+        feed.handlers.onMessage(message, { seenBefore: seenBefore });
+      } catch (error) {
+        // A half-applied message leaves the page unsure of its state: start from a snapshot.
+        if (window.console) console.error("feed handler failed", error);
+        feed.lastSeq = null;
+        feed.drop();
+      }
     };
     socket.onclose = function (event) {
       if (socket !== feed.socket) return;
@@ -226,9 +246,7 @@
       if (feed.handlers.onClose) feed.handlers.onClose(event);
       // 4404: the clinic is unknown; 1008: the ticket token is refused. Retrying cannot help.
       if (event.code === 4404 || event.code === 1008) { feed.stopped = true; return; }
-      // 4000: this socket fell too far behind: a fresh snapshot is the way back.
-      if (event.code === 4000) feed.lastSeq = null;
-      A.setOffline("feed:" + feed.path, true);
+      A.setOffline(feed.offlineKey(), true);
       feed.scheduleReconnect();
     };
     socket.onerror = function () { /* onclose follows */ };
@@ -236,22 +254,39 @@
   A.Feed.prototype.scheduleReconnect = function () {
     var feed = this;
     if (feed.stopped) return;
+    clearTimeout(feed.timer);
     feed.attempt += 1;
     var delay = Math.min(10000, 500 * Math.pow(2, Math.min(feed.attempt, 5)));
-    setTimeout(function () { feed.connect(); }, delay / 2 + Math.random() * delay / 2);
+    var withSince = feed.options.sinceOnReconnect !== false;
+    feed.timer = setTimeout(function () { feed.connect(withSince); }, delay / 2 + Math.random() * delay / 2);
   };
+  /* Close this socket and reconnect after the usual pause (a dead or confused connection). */
+  A.Feed.prototype.drop = function () {
+    var socket = this.socket;
+    this.socket = null;
+    this.connected = false;
+    if (socket) { try { socket.close(); } catch (e) { /* already closed */ } }
+    this.scheduleReconnect();
+  };
+  /* Reconnect now with since=lastSeq: the server replays what this page missed. */
   A.Feed.prototype.restart = function () {
     var socket = this.socket;
     this.socket = null;
     this.connected = false;
     if (socket) { try { socket.close(); } catch (e) { /* already closed */ } }
-    this.connect();
+    this.connect(true);
   };
+  /* Reconnect now for a fresh snapshot. */
   A.Feed.prototype.resync = function () { this.lastSeq = null; this.restart(); };
   A.Feed.prototype.stop = function () {
     this.stopped = true;
     clearInterval(this.watchdog);
-    if (this.socket) this.socket.close();
+    clearTimeout(this.timer);
+    var socket = this.socket;
+    this.socket = null;
+    this.connected = false;
+    if (socket) { try { socket.close(); } catch (e) { /* already closed */ } }
+    A.setOffline(this.offlineKey(), false);
   };
 
   /* ---- time in the clinic's timezone ---- */

@@ -202,7 +202,7 @@
 
   /* ---------------- the feed ---------------- */
 
-  function onSnapshot(message) {
+  function onSnapshot(message, seenBefore) {
     D.snapshots += 1;
     state.services = {};
     state.serviceOrder = [];
@@ -228,6 +228,21 @@
     renderCounters();
     tick();
     preloadVoice();
+    announceMissedCalls(message.last_calls, seenBefore);
+  }
+
+  /* Calls made while this page was reconnecting arrive inside the snapshot: speak the recent
+     ones this page has not handled yet (a first snapshot, seenBefore null, speaks nothing). */
+  function announceMissedCalls(lastCalls, seenBefore) {
+    if (seenBefore === null || seenBefore === undefined) return;
+    lastCalls.slice().reverse().forEach(function (call) {
+      if (call.seq <= seenBefore || !isFresh(call.at)) return;
+      enqueue({
+        type: call.recall ? "ticket.recalled" : "ticket.called",
+        seq: call.seq,
+        ticket: { id: null, code: call.code }
+      }, call.counter_name);
+    });
   }
 
   function counterHolding(ticketId) {
@@ -265,9 +280,9 @@
     if (fresh) enqueue(message, counter.name);
   }
 
-  function onMessage(message) {
+  function onMessage(message, info) {
     D.lastSeq = feed.lastSeq;
-    if (message.type === "snapshot") { onSnapshot(message); return; }
+    if (message.type === "snapshot") { onSnapshot(message, info && info.seenBefore); return; }
     if (message.type === "clinic.changed") { feed.resync(); return; }
     if (!message.type || message.type.indexOf("ticket.") !== 0 || !message.ticket) return;
     var unknown = false;
@@ -345,6 +360,7 @@
         startedAt: Date.now(), endedAt: null
       };
       D.announced.push(entry);
+      if (D.announced.length > 200) D.announced.shift(); // a TV runs for months
       highlightCalling(item);
       announcer.play(item.call).then(function () {
         entry.endedAt = Date.now();
@@ -411,7 +427,7 @@
     feed = new A.Feed("/ws/clinics/" + clinic.id, {
       onMessage: onMessage,
       onOpen: syncClock
-    }, { trackSeq: true });
+    }, { trackSeq: true, sinceOnReconnect: false }); // setup changes are not replayed: snapshot
     D.feed = feed;
     announcer.start().then(function (engine) {
       D.engine = engine;
