@@ -238,7 +238,7 @@ def test_a_phone_hears_a_keep_alive_while_the_clinic_is_busy_with_other_tickets(
             world.take("A")
             time.sleep(0.1)
         world.call("Ruang Gigi")  # then mine is called
-        kinds = []
+        kinds: list[str] = []
         while not kinds or kinds[-1] != "ticket":
             kinds.append(ws.receive_json()["type"])
         assert kinds[0] == "ping"
