@@ -54,6 +54,11 @@ def create_app(
         if settings.run_migrations:
             upgrade_to_head(app.state.engine)
         bootstrap_admin(app.state.engine, settings.admin_username, settings.admin_password)
+        if settings.public_url is None:
+            log.warning(
+                "ANTREAN_PUBLIC_URL is not set: QR codes on printed tickets will use the address "
+                "the kiosk opened, which patients' phones may not reach"
+            )
         app.state.signing_key = load_signing_key(app.state.engine, settings.secret_key)
         reads = DatabaseReads(app.state.engine)
         hub = Hub(
