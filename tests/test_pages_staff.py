@@ -56,6 +56,18 @@ def queue_codes(page: Any) -> Any:
     return page.locator("#queue [data-ticket-code] .queue-code")
 
 
+def hold_feed(page: Any) -> None:
+    """Drop the console's live feed and keep it from reconnecting (until `resume_feed`)."""
+    page.evaluate(
+        "() => { const feed = AntreanStaff.feed; feed.drop(); clearTimeout(feed.timer); }"
+    )
+
+
+def resume_feed(page: Any) -> None:
+    """Reconnect the held feed the way it reconnects by itself: with ?since= for a replay."""
+    page.evaluate("() => AntreanStaff.feed.connect(true)")
+
+
 def expect_enabled(page: Any, enabled: set[str]) -> None:
     for name in ("next", "recall", "start", "done", "no-show", "transfer", "requeue"):
         button = page.locator(f"#btn-{name}")
@@ -191,13 +203,16 @@ def test_no_show_requeue_transfer_and_nobody_waiting(browser: Any, city: City) -
     expect(page.locator("#current-code")).to_have_text(last)
     assert held_by(city, "Loket 1")["code"] == last
 
-    # An action another PC made illegal is refused plainly, and nothing changes.
+    # An action another PC made illegal (this console's feed was down and missed it) is refused
+    # plainly, and nothing changes.
     page.click("#btn-no-show")
     expect(page.locator("#last-no-show")).to_contain_text(last)
+    hold_feed(page)
     no_show = tickets[last]
     city.api("POST", f"/tickets/{no_show['id']}/requeue", token=city.staff_token())
     page.click("#btn-requeue")
     expect(page.locator("#staff-message")).to_contain_text("Tidak bisa dilakukan")
+    expect(page.locator("#last-no-show")).to_be_hidden()
     expect(queue_codes(page)).to_have_text([last])
 
 
@@ -256,13 +271,193 @@ def test_live_queue_two_consoles_an_expired_session_and_an_admin(browser: Any, c
 
     # An admin belongs to no clinic: the console asks for one first.
     take(city, "B")
+    other = city.api(
+        "POST",
+        "/clinics",
+        json={
+            "code": "SUNGAI-PINANG",
+            "name": "Puskesmas Sungai Pinang",
+            "timezone": "Asia/Makassar",
+        },
+    )
+    other_service = city.api(
+        "POST", f"/clinics/{other['id']}/services", json={"name": "Pendaftaran", "prefix": "A"}
+    )
+    other_counter = city.api(
+        "POST",
+        f"/clinics/{other['id']}/counters",
+        json={"name": "Loket Utama", "service_ids": [other_service["id"]]},
+    )
     page = new_page(browser)
     log_in(page, city, ADMIN[0], ADMIN[1])
     page.click(f"[data-clinic-id='{city.clinic['id']}']")
     page.click(f"[data-counter-id='{city.counters['Ruang Periksa 1']['id']}']")
     expect(queue_codes(page)).to_have_text(["B-001"])
     expect(page.locator(".queue-group")).to_have_count(2)  # Poli Umum and Apotek
+
+    # The clinic's feed is cut (and kept from coming back): the console says it is offline...
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            const feed = AntreanStaff.feed;
+            window.oldFeed = feed;
+            feed.socket.addEventListener("close", () => { clearTimeout(feed.timer); resolve(); });
+            feed.socket.close();
+        })"""
+    )
+    expect(page.locator("#offline-marker")).to_be_visible()
     page.click("#btn-change-counter")
     expect(page.locator("#counter-section")).to_be_visible()
     page.click("#btn-change-clinic")
-    expect(page.locator("[data-clinic-id]")).to_have_count(1)
+    expect(page.locator("[data-clinic-id]")).to_have_count(2)
+    # ...and switching clinic ends that feed for good, marker and all.
+    expect(page.locator("#offline-marker")).to_be_hidden()
+    assert page.evaluate("() => window.oldFeed.stopped && AntreanStaff.feed === null")
+    page.click(f"[data-clinic-id='{other['id']}']")
+    page.click(f"[data-counter-id='{other_counter['id']}']")
+    expect(page.locator("#console-counter")).to_have_text("Loket Utama")
+    expect(page.locator("#console-services")).to_have_text("Pendaftaran")
+    expect(page.locator("#queue-empty")).to_be_visible()
+    assert page.evaluate("() => AntreanStaff.feed.path") == f"/ws/clinics/{other['id']}"
+    expect(page.locator("#offline-marker")).to_be_hidden()
+
+
+def test_setup_changes_missed_while_the_feed_was_down_show_once_it_reconnects(
+    browser: Any, city: City
+) -> None:
+    take(city)
+    page = new_page(browser)
+    open_console(page, city, "Loket 1")
+    page.click("#btn-next")
+    expect(page.locator("#current-code")).to_have_text("A-001")
+    transfer = page.locator("#transfer-service option")
+    expect(transfer.filter(has_text="Poli Umum (B)")).to_have_count(1)
+
+    # A live setup change (the feed is up) shows at once.
+    city.api("PATCH", f"/services/{city.services['A']['id']}", json={"name": "Pendaftaran Umum"})
+    expect(page.locator("#console-services")).to_have_text(
+        "Pendaftaran Umum", timeout=WITHIN_A_SECOND
+    )
+
+    # Setup changes carry no seq, so the ?since= replay after a dropped connection does not
+    # bring them: the console reads the clinic's services and counters again when it reconnects.
+    hold_feed(page)
+    cid = city.clinic["id"]
+    city.api("PATCH", f"/services/{city.services['B']['id']}", json={"name": "Poli Umum Dewasa"})
+    kia = city.api("POST", f"/clinics/{cid}/services", json={"name": "Poli KIA", "prefix": "E"})
+    city.api(
+        "PATCH",
+        f"/counters/{city.counters['Loket 1']['id']}",
+        json={"service_ids": [city.services["A"]["id"], kia["id"]]},
+    )
+    take(city)  # a ticket event, replayed by ?since=
+    page.wait_for_timeout(300)
+    expect(transfer.filter(has_text="Poli KIA")).to_have_count(0)  # the feed really was down
+    resume_feed(page)
+    expect(page.locator("#queue [data-ticket-code='A-002']")).to_be_visible(timeout=WITHIN_A_SECOND)
+    expect(transfer.filter(has_text="Poli Umum Dewasa (B)")).to_have_count(
+        1, timeout=WITHIN_A_SECOND
+    )
+    expect(transfer.filter(has_text="Poli KIA (E)")).to_have_count(1)
+    expect(transfer.filter(has_text="Poli Umum (B)")).to_have_count(0)
+    expect(page.locator("#console-services")).to_have_text("Pendaftaran Umum, Poli KIA")
+    expect(page.locator(".queue-group")).to_have_count(2)  # Pendaftaran Umum and Poli KIA
+    # The new service can be chosen as a transfer target and works.
+    page.select_option("#transfer-service", str(kia["id"]))
+    page.click("#btn-transfer")
+    expect(page.locator("#staff-message")).to_contain_text("A-001 dipindahkan ke Poli KIA")
+
+
+def test_a_stale_last_no_show_is_not_offered_for_requeue(browser: Any, city: City) -> None:
+    for _ in range(5):
+        take(city)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    open_console(page, city, "Loket 1")
+    panel = page.locator("#last-no-show")
+    staff = city.staff_token()
+
+    def mark_no_show() -> Any:
+        page.click("#btn-next")
+        expect(page.locator("#current-code")).not_to_have_text("")
+        expect(page.locator("#current-status")).to_have_text("Dipanggil")
+        code = page.locator("#current-code").inner_text()
+        ticket = held_by(city, "Loket 1")
+        assert ticket["code"] == code
+        page.click("#btn-no-show")
+        expect(panel).to_contain_text(code)
+        return ticket
+
+    # Still a no-show of today, same user, same counter: a reload keeps it.
+    first = mark_no_show()
+    page.reload()
+    expect(page.locator("#console")).to_be_visible()
+    expect(panel).to_contain_text(first["code"])
+    expect(page.locator("#btn-requeue")).to_be_enabled()
+
+    # Another counter put it back while this console was closed: when it opens again it reads
+    # the ticket and offers nothing to requeue.
+    page.close()
+    city.api("POST", f"/tickets/{first['id']}/requeue", token=staff)
+    page = context.new_page()
+    panel = page.locator("#last-no-show")
+    page.goto(f"{city.url}/staff")
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.locator("#queue [data-ticket-code]")).to_have_count(5)
+    expect(panel).to_be_hidden()
+    page.reload()  # and it is forgotten, not just hidden
+    expect(page.locator("#queue [data-ticket-code]")).to_have_count(5)
+    expect(panel).to_be_hidden()
+
+    # Another counter puts it back while this console looks: the panel goes.
+    second = mark_no_show()
+    city.api("POST", f"/tickets/{second['id']}/requeue", token=staff)
+    expect(panel).to_be_hidden(timeout=WITHIN_A_SECOND)
+
+    # A no-show of another day (the stored one is from yesterday) is not offered.
+    mark_no_show()
+    page.evaluate(
+        """() => {
+            const stored = JSON.parse(localStorage.getItem('antrean.staff.no_show'));
+            stored.ticket.visit_date = '2000-01-01';
+            localStorage.setItem('antrean.staff.no_show', JSON.stringify(stored));
+        }"""
+    )
+    page.reload()
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.locator("#queue [data-ticket-code]")).to_have_count(4)
+    expect(panel).to_be_hidden()
+
+    # Logging out forgets it: the next login at this counter starts clean.
+    mark_no_show()
+    page.click("#btn-logout")
+    log_in(page, city)
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.locator("#queue [data-ticket-code]")).to_have_count(3)
+    expect(panel).to_be_hidden()
+
+    # A session that ended without a logout, then another user at this counter: not theirs.
+    mark_no_show()
+    city.api(
+        "POST",
+        "/users",
+        json={
+            "username": "loket2",
+            "password": STAFF_PASSWORD,
+            "role": "staff",
+            "clinic_id": city.clinic["id"],
+        },
+    )
+    page.evaluate(
+        """() => {
+            const session = JSON.parse(localStorage.getItem('antrean.session'));
+            session.token = 'expired';
+            localStorage.setItem('antrean.session', JSON.stringify(session));
+        }"""
+    )
+    page.reload()
+    expect(page.locator("#login-username")).to_be_visible()
+    log_in(page, city, "loket2")
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.locator("#console-counter")).to_have_text("Loket 1")
+    expect(page.locator("#queue [data-ticket-code]")).to_have_count(2)
+    expect(panel).to_be_hidden()

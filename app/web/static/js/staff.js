@@ -9,7 +9,11 @@
 
   var CLINIC_KEY = "antrean.staff.clinic"; // an admin's chosen clinic (admins have none of their own)
   var COUNTER_KEY = "antrean.staff.counter"; // {clinic_id, counter_id}: this PC's counter
-  var NO_SHOW_KEY = "antrean.staff.no_show"; // {counter_id, ticket}: the last no-show, for Requeue
+  // {clinic_id, counter_id, user_id, ticket}: the last no-show, for Requeue. Only the same user at
+  // the same counter on the same clinic day gets it back, and only while the ticket is still a
+  // no-show (read again from the server before it is shown).
+  var NO_SHOW_KEY = "antrean.staff.no_show";
+  var DIRECTORY_RETRY_MS = 5000;
   var REFRESH_DELAY_MS = 150;
   var SECTIONS = ["staff-loading", "login-section", "clinic-section", "counter-section", "console"];
 
@@ -22,6 +26,8 @@
     snapshot: null,
     current: null, // the full ticket this counter holds (called or serving), or null
     lastNoShow: null, // the ticket this counter last marked no-show, until the next call
+    noShowToCheck: null, // a remembered no-show not shown until the server says it still is one
+    today: null, // the clinic's local date, as the server's queue snapshot says
     busy: false,
     feed: null,
     feedClinicId: null,
@@ -29,7 +35,15 @@
     refreshTimer: null,
     refreshing: false,
     refreshAgain: false,
-    transferKey: null
+    transferKey: null,
+    directoryGeneration: 0, // rises with every directory read, so only the newest is applied
+    directoryRetryTimer: null
+  };
+
+  // For tests and for a look from the browser's console: the live feed and the page's state.
+  window.AntreanStaff = {
+    get feed() { return state.feed; },
+    state: state
   };
 
   /* ---------- small helpers ---------- */
@@ -76,8 +90,11 @@
 
   function showLogin(message) {
     stopFeed();
+    state.directoryGeneration += 1; // a directory read still on its way is of no use now
     state.session = null;
     state.counter = null;
+    state.lastNoShow = null;
+    state.noShowToCheck = null;
     $("#userbar").hidden = true;
     showOnly("login-section");
     var error = $("#login-error");
@@ -117,7 +134,7 @@
 
   function logout() {
     A.session.clear();
-    state.lastNoShow = null;
+    forgetNoShow();
     showLogin();
   }
 
@@ -144,6 +161,7 @@
 
   function chooseClinic() {
     stopFeed();
+    state.directoryGeneration += 1;
     state.counter = null;
     $("#btn-change-counter").hidden = true;
     $("#userbar-place").textContent = "";
@@ -180,21 +198,53 @@
     }));
   }
 
+  /* Read the clinic, its services and its counters. Resolves true when applied, false when a
+     newer read (or a change of clinic or user) made this one stale. */
   function loadDirectory(clinicId) {
+    state.directoryGeneration += 1;
+    var generation = state.directoryGeneration;
     return Promise.all([
       call("GET", "/clinics/" + clinicId),
       call("GET", "/clinics/" + clinicId + "/services"),
       call("GET", "/clinics/" + clinicId + "/counters")
     ]).then(function (results) {
+      if (generation !== state.directoryGeneration) return false;
       state.clinic = results[0].data;
       state.services = results[1].data;
       state.counters = results[2].data;
+      return true;
+    });
+  }
+
+  /* Setup changes (`clinic.changed`) carry no seq, so a reconnect's replay never brings them:
+     read the directory again whenever the feed (re)opens or says the setup changed. */
+  function reloadDirectory() {
+    clearTimeout(state.directoryRetryTimer);
+    if (!state.clinic || !state.feed) return;
+    var feed = state.feed;
+    loadDirectory(state.clinic.id).then(function (applied) {
+      if (!applied || state.feed !== feed) return;
+      if ($("#counter-section").hidden === false) { chooseCounter(); return; }
+      if (!state.counter) return;
+      var counter = counterById(state.counter.id);
+      if (!counter) { chooseCounter(); return; } // this counter is gone
+      state.counter = counter;
+      showCounterInfo();
+      state.transferKey = null; // names, open/closed and the list itself may have changed
+      render();
+    }, function (error) {
+      if (error.status === 401 || state.feed !== feed) return;
+      clearTimeout(state.directoryRetryTimer);
+      state.directoryRetryTimer = setTimeout(function () {
+        if (state.feed === feed) reloadDirectory();
+      }, DIRECTORY_RETRY_MS);
     });
   }
 
   function openClinic(clinicId) {
     showOnly("staff-loading");
-    loadDirectory(clinicId).then(function () {
+    loadDirectory(clinicId).then(function (applied) {
+      if (!applied) return;
       var stored = A.store.get(COUNTER_KEY);
       var counter = null;
       if (stored && stored.clinic_id === state.clinic.id) counter = counterById(stored.counter_id);
@@ -245,20 +295,26 @@
     if (state.counter === null || state.counter.id !== counter.id) {
       state.current = null;
       state.snapshot = null;
-      var stored = A.store.get(NO_SHOW_KEY);
-      state.lastNoShow = stored && stored.counter_id === counter.id ? stored.ticket : null;
+      state.lastNoShow = null;
+      // Shown only once the server says it is still a no-show of today (see refreshNow).
+      state.noShowToCheck = storedNoShow(counter);
     }
     state.counter = counter;
     A.store.set(COUNTER_KEY, { clinic_id: state.clinic.id, counter_id: counter.id });
-    $("#userbar-place").textContent = state.clinic.name + " · " + counter.name;
     $("#btn-change-counter").hidden = false;
-    $("#console-counter").textContent = counter.name;
-    $("#console-services").textContent = counterServiceNames(counter);
+    showCounterInfo();
     setMessage("");
     showOnly("console");
     startFeed();
     render();
     refreshNow();
+  }
+
+  function showCounterInfo() {
+    var counter = state.counter;
+    $("#userbar-place").textContent = state.clinic.name + " · " + counter.name;
+    $("#console-counter").textContent = counter.name;
+    $("#console-services").textContent = counterServiceNames(counter);
   }
 
   function startFeed() {
@@ -267,32 +323,33 @@
     state.feedClinicId = state.clinic.id;
     state.feed = new A.Feed("/ws/clinics/" + state.clinic.id, {
       onMessage: onFeedMessage,
-      onOpen: scheduleRefresh
+      // On every (re)connect: the replay brings missed ticket events, not setup changes.
+      onOpen: function () { reloadDirectory(); scheduleRefresh(); }
     }, { trackSeq: true });
   }
 
+  /* The old clinic's feed ends for good (Feed.stop also takes its offline marker down). */
   function stopFeed() {
     if (state.feed) state.feed.stop();
     state.feed = null;
     state.feedClinicId = null;
     clearTimeout(state.refreshTimer);
+    clearTimeout(state.directoryRetryTimer);
   }
 
   function onFeedMessage(message) {
     if (message.type === "clinic.changed") {
       // Services or counters changed: names, transfer targets and the counter's services.
-      loadDirectory(state.clinic.id).then(function () {
-        if (!state.counter) return;
-        var counter = counterById(state.counter.id);
-        if (counter) {
-          state.counter = counter;
-          $("#console-counter").textContent = counter.name;
-          $("#console-services").textContent = counterServiceNames(counter);
-        }
-        state.transferKey = null;
-        scheduleRefresh();
-      }, function () { scheduleRefresh(); });
+      reloadDirectory();
+      scheduleRefresh();
       return;
+    }
+    // News of the last no-show (another PC put it back in the queue, or the day ended): read it
+    // again with the refresh below. Not dropped at once: the news may be older than the no-show.
+    var ticket = message.ticket;
+    if (ticket && state.lastNoShow && ticket.id === state.lastNoShow.id && ticket.status !== "no_show" &&
+        !state.noShowToCheck) {
+      state.noShowToCheck = state.lastNoShow;
     }
     scheduleRefresh();
   }
@@ -317,22 +374,42 @@
     state.refreshAgain = false;
     var version = state.version;
     var counterId = state.counter.id;
+    var toCheck = state.noShowToCheck;
     call("GET", "/clinics/" + state.clinic.id + "/queue").then(function (result) {
       var snapshot = result.data;
       var held = heldBy(snapshot, counterId);
-      if (!held) return { snapshot: snapshot, ticket: null };
-      return call("GET", "/tickets/" + held.id).then(function (ticket) {
-        return { snapshot: snapshot, ticket: ticket.data };
+      var heldRead = !held ? null : call("GET", "/tickets/" + held.id).then(function (ticket) {
+        return ticket.data;
       }, function (error) {
         if (error.status === 401) throw error;
         // The snapshot's view is enough to act on; priority and recalls stay unknown.
-        return { snapshot: snapshot, ticket: held };
+        return held;
+      });
+      var noShowRead = !toCheck ? null : call("GET", "/tickets/" + toCheck.id).then(function (ticket) {
+        return ticket.data;
+      }, function (error) {
+        if (error.status === 401) throw error;
+        // Gone or not ours: forget it. Unreachable: ask again with the next read.
+        return error.status === 404 || error.status === 403 ? { id: toCheck.id, status: null } : undefined;
+      });
+      return Promise.all([heldRead, noShowRead]).then(function (tickets) {
+        return { snapshot: snapshot, ticket: tickets[0], noShow: tickets[1] };
       });
     }).then(function (read) {
       if (state.version !== version) { state.refreshAgain = true; return; }
       if (!state.counter || state.counter.id !== counterId) return;
       state.snapshot = read.snapshot;
+      state.today = read.snapshot.visit_date;
       state.current = read.ticket;
+      if (toCheck && state.noShowToCheck === toCheck && read.noShow !== undefined) {
+        state.noShowToCheck = null;
+        var still = read.noShow.status === "no_show" && read.noShow.visit_date === state.today &&
+          toCheck.visit_date === state.today;
+        if (still) state.lastNoShow = read.noShow; else rememberNoShow(null);
+      }
+      if (state.lastNoShow && state.lastNoShow.visit_date !== state.today) {
+        rememberNoShow(null); // yesterday's no-show has expired: nothing to requeue
+      }
       render();
     }, function (error) {
       if (error.status !== 401 && !error.offline) setMessage(errorMessage(error), true);
@@ -399,7 +476,7 @@
       if (error.status === 401) return;
       setMessage(errorMessage(error), true);
       // What the buttons offer may be stale (another PC acted): read the truth again.
-      if (kind === "requeue" && error.status === 409) rememberNoShow(null);
+      if (kind === "requeue" && (error.status === 409 || error.status === 404)) rememberNoShow(null);
     }).then(function () {
       setBusy(false);
       if (state.counter) scheduleRefresh();
@@ -408,11 +485,34 @@
 
   function rememberNoShow(ticket) {
     state.lastNoShow = ticket;
-    if (ticket && state.counter) {
-      A.store.set(NO_SHOW_KEY, { counter_id: state.counter.id, ticket: ticket });
+    state.noShowToCheck = null;
+    if (ticket && state.counter && state.session) {
+      A.store.set(NO_SHOW_KEY, {
+        clinic_id: state.clinic.id,
+        counter_id: state.counter.id,
+        user_id: state.session.me.id,
+        ticket: ticket
+      });
     } else {
       A.store.remove(NO_SHOW_KEY);
     }
+  }
+
+  function forgetNoShow() {
+    state.lastNoShow = null;
+    state.noShowToCheck = null;
+    A.store.remove(NO_SHOW_KEY);
+  }
+
+  /* The no-show this user left at this counter, if any (another user's is dropped). */
+  function storedNoShow(counter) {
+    var stored = A.store.get(NO_SHOW_KEY);
+    if (!stored || !stored.ticket) return null;
+    if (stored.user_id !== state.session.me.id || stored.clinic_id !== state.clinic.id) {
+      A.store.remove(NO_SHOW_KEY);
+      return null;
+    }
+    return stored.counter_id === counter.id ? stored.ticket : null;
   }
 
   function setBusy(busy) {
