@@ -6,6 +6,7 @@ from app.models.clinic import Clinic
 from app.models.counter import Counter, CounterService
 from app.models.device import Device, DeviceKind
 from app.models.event import EventType, TicketEvent
+from app.models.leg import LegOutcome, TicketLeg
 from app.models.service import Service
 from app.models.ticket import Channel, Priority, Ticket, TicketStatus
 from app.models.user import Role, User
@@ -20,12 +21,14 @@ __all__ = [
     "DeviceKind",
     "EventType",
     "IdempotencyRecord",
+    "LegOutcome",
     "Priority",
     "Role",
     "ServerSecret",
     "Service",
     "Ticket",
     "TicketEvent",
+    "TicketLeg",
     "TicketStatus",
     "User",
     "metadata",

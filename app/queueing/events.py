@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from app.models import Clinic, EventType, Ticket, TicketEvent
+from app.queueing.legs import record_leg
 
 PENDING_EVENTS = "antrean_pending_events"
 
@@ -67,5 +68,6 @@ def record(
         to_service_id=to_service_id,
     )
     session.add(event)
+    record_leg(session, ticket, event)
     session.info.setdefault(PENDING_EVENTS, []).append(event)
     return event
