@@ -23,7 +23,17 @@ from app.realtime.backends import make_backend
 from app.realtime.hub import Hub
 from app.realtime.reads import DatabaseReads
 from app.realtime.sweep import sweep_forever
-from app.routers import auth, clinics, counters, devices, queue, services, tickets, users
+from app.routers import (
+    auth,
+    clinics,
+    counters,
+    devices,
+    queue,
+    reports,
+    services,
+    tickets,
+    users,
+)
 from app.web import pages
 from app.web.templating import STATIC_DIR
 
@@ -34,7 +44,7 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, clinics, services, counters, devices, tickets, queue):
+    for module in (auth, users, clinics, services, counters, devices, tickets, queue, reports):
         router.include_router(module.router)
     return router
 

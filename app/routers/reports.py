@@ -1,0 +1,138 @@
+"""Health office reports: wait-times (JSON, CSV, XLSX) and the ticket log (CSV, streamed)."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from app.auth.deps import PrincipalDep
+from app.auth.permissions import require_user
+from app.db import SessionDep
+from app.errors import Forbidden, InvalidInput
+from app.models import Role
+from app.models.types import MAX_ID
+from app.queueing.lookup import get_clinic, get_service
+from app.reports.export import as_csv, as_xlsx
+from app.reports.query import GroupBy, ReportFormat, ReportQuery
+from app.reports.ticket_log import ticket_log_csv
+from app.reports.wait_times import FIGURES, key_names, wait_times
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DateFrom = Annotated[date, Query(description="First local day of the period")]
+DateTo = Annotated[date, Query(description="Last local day of the period (inclusive)")]
+ClinicFilter = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="One clinic (a clinic admin's own by default)")
+]
+ServiceFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="One service")]
+
+
+def _query(
+    session: SessionDep,
+    principal: PrincipalDep,
+    date_from: date,
+    date_to: date,
+    clinic_id: int | None,
+    service_id: int | None,
+    group_by: tuple[GroupBy, ...] = (GroupBy.day,),
+) -> ReportQuery:
+    """The report this caller may see: an admin every clinic, a clinic_admin their own."""
+    user = require_user(principal)
+    if user.role is Role.staff:
+        raise Forbidden("Reports are for admins and clinic admins")
+    if date_from > date_to:
+        raise InvalidInput("date_from is after date_to")
+    if service_id is not None:
+        service = get_service(session, service_id)
+        if clinic_id is not None and service.clinic_id != clinic_id:
+            raise InvalidInput("The service is not one of this clinic's")
+        clinic_id = service.clinic_id
+    if user.role is Role.clinic_admin:
+        if clinic_id is not None and clinic_id != user.clinic_id:
+            raise Forbidden("A clinic admin sees only their own clinic")
+        clinic_id = user.clinic_id
+    if clinic_id is not None:
+        get_clinic(session, clinic_id)
+    return ReportQuery(
+        date_from=date_from,
+        date_to=date_to,
+        clinic_ids=None if clinic_id is None else (clinic_id,),
+        service_id=service_id,
+        group_by=group_by,
+    )
+
+
+def _group_by(raw: str) -> tuple[GroupBy, ...]:
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        groups = tuple(GroupBy(part) for part in parts)
+    except ValueError:
+        raise InvalidInput(
+            "group_by takes one or more of: " + ", ".join(group.value for group in GroupBy)
+        ) from None
+    if not groups or len(set(groups)) != len(groups):
+        raise InvalidInput("group_by needs distinct groups, e.g. clinic or clinic,day")
+    return groups
+
+
+def _filename(kind: str, query: ReportQuery, extension: str) -> str:
+    return f"antrean-{kind}-{query.date_from}-{query.date_to}.{extension}"
+
+
+@router.get("/wait-times", response_model=None)
+def read_wait_times(
+    session: SessionDep,
+    principal: PrincipalDep,
+    date_from: DateFrom,
+    date_to: DateTo,
+    clinic_id: ClinicFilter = None,
+    service_id: ServiceFilter = None,
+    group_by: Annotated[
+        str, Query(max_length=64, description="day, hour, service, clinic, counter; or a list")
+    ] = "day",
+    format: ReportFormat = ReportFormat.json,  # noqa: A002 (the API's name for it)
+) -> dict[str, object] | Response:
+    """Wait and service times per group, every figure from the legs of the period."""
+    query = _query(
+        session, principal, date_from, date_to, clinic_id, service_id, _group_by(group_by)
+    )
+    rows = wait_times(session, query)
+    columns = [*key_names(query.group_by), *FIGURES]
+    if format is ReportFormat.csv:
+        return Response(
+            as_csv(rows, columns),
+            media_type="text/csv; charset=utf-8",
+            headers=_attachment(_filename("wait-times", query, "csv")),
+        )
+    if format is ReportFormat.xlsx:
+        return Response(
+            as_xlsx(rows, columns, title="wait-times"),
+            media_type=XLSX,
+            headers=_attachment(_filename("wait-times", query, "xlsx")),
+        )
+    return {"rows": rows}
+
+
+@router.get("/ticket-log", response_class=StreamingResponse)
+def read_ticket_log(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    date_from: DateFrom,
+    date_to: DateTo,
+    clinic_id: ClinicFilter = None,
+    service_id: ServiceFilter = None,
+) -> StreamingResponse:
+    """Every leg of every ticket of the period with its times (CSV, streamed)."""
+    query = _query(session, principal, date_from, date_to, clinic_id, service_id)
+    return StreamingResponse(
+        ticket_log_csv(request.app.state.engine, query),
+        media_type="text/csv; charset=utf-8",
+        headers=_attachment(_filename("ticket-log", query, "csv")),
+    )
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
