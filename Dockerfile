@@ -23,7 +23,8 @@ RUN pip install -e .
 USER antrean
 VOLUME ["/data"]
 EXPOSE 8000
-ENV ANTREAN_HOST=0.0.0.0 ANTREAN_PORT=8000
+# Logs as one JSON object a line, for the log collector (`python -m app` defaults to text).
+ENV ANTREAN_HOST=0.0.0.0 ANTREAN_PORT=8000 ANTREAN_LOG_FORMAT=json
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 CMD ["sh", "-c", "alembic upgrade head && exec python -m app"]

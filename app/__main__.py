@@ -3,12 +3,18 @@
 permessage-deflate is off (it costs memory on every socket, and the messages are small);
 proxy headers are read from the addresses in FORWARDED_ALLOW_IPS (uvicorn's own variable),
 so the phone rate limit sees the real client behind a reverse proxy.
+Logs are text, or one JSON object a line with ANTREAN_LOG_FORMAT=json (the Docker image's
+default); ticket tokens in logged URLs are redacted either way. With PROMETHEUS_MULTIPROC_DIR
+set, the workers' metrics are shared through that directory, emptied here first.
 """
 
 import argparse
 import os
 
 import uvicorn
+
+from app.observability import multiproc
+from app.observability.logs import FORMATS, log_config
 
 
 def main() -> None:
@@ -21,7 +27,19 @@ def main() -> None:
         default=int(os.environ.get("ANTREAN_WORKERS", "1")),
         help="server processes; more than one needs PostgreSQL and ANTREAN_REDIS_URL",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=os.environ.get("ANTREAN_LOG_FORMAT", "text").lower(),
+        help="text (default) or json: one JSON object a line",
+    )
     args = parser.parse_args()
+    if args.log_format not in FORMATS:  # argparse does not check a default against choices
+        parser.error(f"ANTREAN_LOG_FORMAT must be one of {', '.join(FORMATS)}")
+    log_level = os.environ.get("ANTREAN_LOG_LEVEL", "info")
+    metrics_dir = multiproc.directory()
+    if metrics_dir is not None:
+        multiproc.wipe(metrics_dir)
     uvicorn.run(
         "app.main:app",
         host=args.host,
@@ -31,7 +49,8 @@ def main() -> None:
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,  # clients send nothing that matters: refuse large frames
-        log_level=os.environ.get("ANTREAN_LOG_LEVEL", "info"),
+        log_config=log_config(args.log_format, log_level),
+        log_level=log_level,
     )
 
 

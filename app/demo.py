@@ -24,6 +24,7 @@ from app.models.counter import CounterCreate
 from app.models.device import DeviceCreate
 from app.models.service import ServiceCreate
 from app.models.user import UserCreate
+from app.observability.logs import log_config
 
 DEMO_DATABASE = "sqlite:///./antrean-demo.db"
 DEMO_ADMIN = ("admin", "admin-demo")
@@ -183,6 +184,7 @@ def main() -> None:
             host=args.host,
             port=args.port,
             log_level="info",
+            log_config=log_config("text", "info"),  # ticket tokens redacted in the access log
             ws="websockets-sansio",
             ws_per_message_deflate=False,
         )

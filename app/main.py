@@ -18,6 +18,7 @@ from app.db import make_engine
 from app.directory.users import bootstrap_admin
 from app.errors import install_error_handlers
 from app.migrate import upgrade_to_head
+from app.observability.install import install_metrics
 from app.realtime import routes as realtime_routes
 from app.realtime.backends import make_backend
 from app.realtime.hub import Hub
@@ -61,6 +62,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.database_url)
+        app.state.metrics.watch(app.state.engine)
         if settings.run_migrations:
             upgrade_to_head(app.state.engine)
         bootstrap_admin(app.state.engine, settings.admin_username, settings.admin_password)
@@ -108,6 +110,7 @@ def create_app(
         settings.remote_ticket_rate, settings.redis_url, settings.redis_channel
     )
     install_error_handlers(app)
+    install_metrics(app, clock)
     app.include_router(api_router())
     app.include_router(realtime_routes.router)
     app.include_router(pages.router)

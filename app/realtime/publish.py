@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.db import open_session
 from app.models import TicketEvent
+from app.observability.events import count_committed, note_committed
 from app.queueing.events import PENDING_EVENTS
 from app.realtime.hub import Hub, Message
 from app.realtime.render import render_events
@@ -29,6 +30,7 @@ def _move_to_committed(session: Session) -> None:
     pending: list[TicketEvent] = session.info.pop(PENDING_EVENTS, [])
     if pending:
         session.info.setdefault(COMMITTED_EVENTS, []).extend((e.clinic_id, e.seq) for e in pending)
+        note_committed(session, pending)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -41,6 +43,7 @@ def committed_messages(session: Session, engine: Engine, now: datetime) -> list[
 
     Rendering reads in a session of its own: on SQLite a read must not queue behind writers.
     """
+    count_committed(session, engine)  # the metrics' counters, once per committed event
     committed: list[tuple[int, int]] = session.info.pop(COMMITTED_EVENTS, [])
     if not committed:
         return []

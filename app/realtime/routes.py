@@ -11,6 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.models import TicketStatus
 from app.models.types import MAX_BIG_ID, MAX_ID
+from app.observability.sockets import counted
 from app.realtime.hub import Hub, Message, Subscriber
 from app.realtime.reads import DatabaseReads
 
@@ -90,6 +91,7 @@ async def _start_display(
 
 
 @router.websocket("/ws/clinics/{clinic_id}")
+@counted("display")
 async def display_feed(websocket: WebSocket, clinic_id: str, since: str | None = None) -> None:
     """Snapshot (or what was missed since `since`), then one message per change."""
     hub, reads, app_state = _state(websocket)
@@ -131,6 +133,7 @@ def _concerns(message: Message, ticket_id: int, service_id: int) -> bool:
 
 
 @router.websocket("/ws/tickets/{ticket_id}")
+@counted("ticket")
 async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> None:
     """The patient's ticket, on connect and whenever its status, position or estimate change."""
     hub, reads, app_state = _state(websocket)
