@@ -13,9 +13,12 @@ KIOSK_VIEW = {"width": 1280, "height": 800}
 MM = 96 / 25.4  # CSS pixels per millimetre
 
 
-def open_kiosk(browser: Any, city: City, query: str = "") -> Any:
-    """A fresh kiosk browser with its key entered (as the admin does once)."""
+def open_kiosk(browser: Any, city: City, query: str = "", clock: bool = False) -> Any:
+    """A fresh kiosk browser with its key entered (as the admin does once). With clock, the
+    page's timers run on Playwright's clock, which the test can move forward."""
     page = browser.new_context(viewport=KIOSK_VIEW).new_page()
+    if clock:
+        page.clock.install()
     page.goto(f"{city.url}/kiosk/{city.clinic['id']}{query}")
     page.fill("#kiosk-key-input", city.kiosk_key)
     page.click("#kiosk-key-submit")
@@ -206,6 +209,178 @@ def test_kiosk_offline_banner_while_the_server_is_down(browser: Any, city: City)
     expect(tile(page, city, "A")).to_be_enabled()
     tile(page, city, "A").click()
     expect(page.locator("#kiosk-ticket-code")).to_have_text("A-001")
+
+
+def waiting(city: City, prefix: str) -> list[Any]:
+    """The service's waiting tickets, as anyone may read them."""
+    response = httpx.get(f"{city.url}/api/v1/clinics/{city.clinic['id']}/queue")
+    response.raise_for_status()
+    services = response.json()["services"]
+    service = next(s for s in services if s["service_id"] == city.services[prefix]["id"])
+    return list(service["waiting"])
+
+
+def waiting_codes(city: City, prefix: str) -> list[str]:
+    return [ticket["code"] for ticket in waiting(city, prefix)]
+
+
+def test_kiosk_prints_each_ticket_in_a_new_frame_kept_out_of_its_history(
+    browser: Any, city: City
+) -> None:
+    # Earlier tickets must not come back with the system Back button: they would print again,
+    # with the QR code that lets anyone cancel them.
+    page = open_kiosk(browser, city, clock=True)
+    history_before = page.evaluate("history.length")
+    frames = page.locator("iframe")
+
+    tile(page, city, "A").click()
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-001")
+    expect(page.frame_locator("#print-frame").locator("#slip-code")).to_have_text("A-001")
+    page.click("#kiosk-confirm-close")
+    tile(page, city, "A").click()
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-002")
+    expect(page.frame_locator("#print-frame").locator("#slip-code")).to_have_text("A-002")
+    assert page.evaluate("history.length") == history_before
+    expect(frames).to_have_count(1)  # the first ticket's frame is gone
+    second = waiting(city, "A")[1]
+    expect(page.locator("#print-frame")).to_have_attribute(
+        "src", re.compile(rf"^/t/{second['id']}/print\?token=.+&autoprint=1$")
+    )
+
+    # A minute later the shared kiosk holds no ticket's address (nor its token) any more.
+    page.clock.fast_forward("01:05")
+    expect(frames).to_have_count(0)
+    assert page.evaluate("history.length") == history_before
+    page.go_back()
+    assert "/print" not in page.url
+
+
+def test_kiosk_keeps_the_key_after_a_server_error_so_no_second_ticket(
+    browser: Any, city: City
+) -> None:
+    page = open_kiosk(browser, city)
+    keys: list[str] = []
+
+    def proxy_fails(route: Any) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            route.fetch()  # the server made the ticket; the proxy before it answers 502
+            route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>")
+        elif len(keys) == 2:
+            route.fulfill(status=503, content_type="text/html", body="<h1>503</h1>")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/clinics/*/tickets", proxy_fails)
+    tile(page, city, "A").click()
+    failed = page.locator("#kiosk-failed-text")
+    expect(page.locator("#kiosk-retry")).to_be_visible()
+    expect(failed).to_contain_text("Server sedang mengalami gangguan")
+    expect(failed).to_contain_text("tidak akan mendapat nomor ganda")
+    page.click("#kiosk-retry")  # 503 this time: still the same key kept
+    expect(failed).to_contain_text("Server sedang mengalami gangguan")
+    expect(page.locator("#kiosk-retry")).to_be_visible()
+    assert len(keys) == 2
+    page.click("#kiosk-failed-close")
+    tile(page, city, "A").click()  # the same tile again, shortly after: the same request
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-001")
+    assert len(keys) == 3
+    assert keys[0] == keys[1] == keys[2]
+    assert waiting_codes(city, "A") == ["A-001"]
+
+    # A refusal (4xx) made nothing: the next tap is a new request with a new key.
+    page.click("#kiosk-confirm-close")
+    page.unroute("**/api/v1/clinics/*/tickets")
+    refused: list[str] = []
+
+    def refuse_once(route: Any) -> None:
+        refused.append(route.request.headers["idempotency-key"])
+        if len(refused) == 1:
+            route.fulfill(status=429, content_type="application/json", body='{"detail": "slow"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/clinics/*/tickets", refuse_once)
+    tile(page, city, "A").click()
+    expect(failed).to_contain_text("Terlalu banyak permintaan")
+    expect(page.locator("#kiosk-retry")).to_be_hidden()
+    page.click("#kiosk-failed-close")
+    tile(page, city, "A").click()
+    expect(page.locator("#kiosk-ticket-code")).to_have_text("A-002")
+    assert refused[0] != refused[1]
+    assert waiting_codes(city, "A") == ["A-001", "A-002"]
+
+
+def test_kiosk_reprints_and_says_plainly_when_a_ticket_did_not_print(
+    browser: Any, city: City
+) -> None:
+    page = open_kiosk(browser, city, clock=True)
+    code = page.locator("#kiosk-ticket-code")
+    confirm = page.locator("#kiosk-confirm")
+    print_failed = page.locator("#kiosk-print-failed")
+    loads: list[str] = []
+
+    def count(route: Any) -> None:
+        loads.append(route.request.url)
+        route.continue_()
+
+    page.route("**/t/*/print?*", count)
+    tile(page, city, "A").click()
+    expect(code).to_have_text("A-001")
+    expect(page.frame_locator("#print-frame").locator("#slip-code")).to_have_text("A-001")
+    assert len(loads) == 1
+    reprint = page.locator("#kiosk-reprint")
+    expect(reprint).to_have_text("Cetak ulang")
+    expect(reprint).to_be_enabled()
+    reprint.click()
+    expect(page.frame_locator("#print-frame").locator("#slip-code")).to_have_text("A-001")
+    assert len(loads) == 2
+    assert loads[0] == loads[1]  # the same ticket, printed again
+    expect(page.locator("iframe")).to_have_count(1)
+    expect(print_failed).to_be_hidden()
+    page.click("#kiosk-confirm-close")
+    page.unroute("**/t/*/print?*")
+
+    # The print page does not come (the not-found page instead): the number stays on screen,
+    # longer than usual, with a plain request to note it down.
+    def not_found(route: Any) -> None:
+        route.fulfill(status=404, content_type="text/html", body="<h1>Halaman tidak ditemukan</h1>")
+
+    page.route("**/t/*/print?*", not_found)
+    tile(page, city, "A").click()
+    expect(code).to_have_text("A-002")
+    expect(print_failed).to_have_text("Tiket gagal dicetak — catat nomor Anda: A-002")
+    expect(page.locator("#kiosk-ticket-note")).to_be_hidden()
+    page.clock.fast_forward("00:20")  # past the usual 10 s
+    expect(confirm).to_be_visible()
+    expect(code).to_have_text("A-002")
+    screenshot(page, "kiosk-print-failed")
+    page.unroute("**/t/*/print?*")
+
+    # Printing again works: the message goes.
+    reprint.click()
+    expect(print_failed).to_be_hidden()
+    expect(page.frame_locator("#print-frame").locator("#slip-code")).to_have_text("A-002")
+    page.click("#kiosk-confirm-close")
+
+    # The print page never answers: after 8 s the number comes back on screen (the patient
+    # had already closed it) with the same request.
+    stuck: list[Any] = []
+    page.route("**/t/*/print?*", lambda route: stuck.append(route))
+    tile(page, city, "A").click()
+    expect(code).to_have_text("A-003")
+    page.click("#kiosk-confirm-close")
+    expect(confirm).to_be_hidden()
+    page.wait_for_timeout(300)
+    assert len(stuck) == 1
+    page.clock.fast_forward("00:09")
+    expect(confirm).to_be_visible()
+    expect(print_failed).to_have_text("Tiket gagal dicetak — catat nomor Anda: A-003")
+    expect(reprint).to_be_enabled()
+    # It comes late after all, and prints: the message goes.
+    stuck[0].continue_()
+    expect(page.frame_locator("#print-frame").locator("#slip-code")).to_have_text("A-003")
+    expect(print_failed).to_be_hidden()
 
 
 OVERFLOW_SCRIPT = """

@@ -184,3 +184,35 @@ def test_take_page_when_the_clinic_takes_no_phone_tickets(browser: Any, city: Ci
     b.click()
     expect(page.locator("#take-error")).to_contain_text("tidak menerima pengambilan nomor")
     assert city.api("GET", f"/clinics/{cid}/queue")["services"][1]["waiting"] == []
+
+
+def test_take_page_keeps_the_key_after_a_server_error_so_no_second_ticket(
+    browser: Any, city: City
+) -> None:
+    cid = city.clinic["id"]
+    page = phone(browser)
+    page.goto(f"{city.url}/take/{cid}")
+    b = page.locator(f'[data-service-id="{city.services["B"]["id"]}"]')
+    expect(b).to_be_enabled()
+    keys: list[str] = []
+
+    def proxy_fails_once(route: Any) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            route.fetch()  # the server made the ticket; the proxy before it answers 502
+            route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/clinics/*/tickets", proxy_fails_once)
+    b.click()
+    expect(page.locator("#take-error")).to_contain_text("tidak akan mendapat nomor ganda")
+    expect(page.locator("#take-error")).to_contain_text("Server sedang mengalami gangguan")
+    b.click()  # touched again: the same request, so the same ticket
+    page.wait_for_url(re.compile(r"/t/\d+\?token=.+"))
+    expect(page.locator("#ticket-code")).to_have_text("B-001")
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
+    queue = httpx.get(f"{city.url}/api/v1/clinics/{cid}/queue").json()
+    b_queue = next(s for s in queue["services"] if s["service_id"] == city.services["B"]["id"])
+    assert [t["code"] for t in b_queue["waiting"]] == ["B-001"]

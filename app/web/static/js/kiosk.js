@@ -18,7 +18,9 @@
   var ERROR_MS = 8000; // a refusal message stays this long
   var RETRY_WINDOW_MS = 120000; // a failed tap's key is reused by the same tap this long
   var HOLD_MS = 2000; // holding the discreet control this long opens the settings
-  var PRINT_KEEP_MS = 60000; // then the printed ticket's address (with its token) is dropped
+  var PRINT_KEEP_MS = 60000; // then the printed ticket's frame (its address holds the token) goes
+  var PRINT_LOAD_MS = 8000; // a print page not there by then has failed to print
+  var CONFIRM_UNPRINTED_MS = 45000; // a ticket that did not print stays on screen this long
 
   var state = {
     key: null,
@@ -35,7 +37,7 @@
   };
   var timers = {
     refresh: null, probe: null, debounce: null, confirm: null, failed: null,
-    priority: null, hold: null, blank: null
+    priority: null, hold: null
   };
   var tiles = {}; // service id -> tile button
 
@@ -266,8 +268,9 @@
       setBusy(false);
       setOffline(false);
       var ticket = result.data;
-      showTicket(ticket);
-      printTicket(ticket);
+      var url = printUrl(ticket);
+      showTicket(ticket, url);
+      printTicket(ticket, url);
       setPriority("none");
       scheduleRefresh();
     }, function (error) {
@@ -277,6 +280,13 @@
         showFailed(A.t("kiosk.failed_offline"), true);
         return;
       }
+      if (!error.status || error.status >= 500) {
+        // The server (or a proxy before it) failed: the ticket may well have been made. Keep
+        // the key, so "Coba lagi" or the same tile gets that ticket and never a second one.
+        showFailed(A.t("kiosk.failed_server"), true);
+        return;
+      }
+      // A 4xx answer: the server refused, nothing was made; the next tap is a new request.
       state.pending = null;
       if (error.status === 401 || error.status === 403) {
         forgetKey();
@@ -318,8 +328,11 @@
   });
   $("#kiosk-failed-close").addEventListener("click", hideFailed);
 
-  function showTicket(ticket) {
+  var shown = null; // {ticket, url}: the ticket on the confirmation screen, for "Cetak ulang"
+
+  function showTicket(ticket, url) {
     var service = findService(ticket.service_id);
+    shown = { ticket: ticket, url: url };
     $("#kiosk-ticket-code").textContent = ticket.code;
     $("#kiosk-ticket-service").textContent = service ? service.name : "";
     var priority = $("#kiosk-ticket-priority");
@@ -331,25 +344,128 @@
     var wait = ticket.estimated_wait_minutes;
     $("#kiosk-ticket-wait").textContent = wait === null || wait === undefined ? "–"
       : wait === 0 ? A.t("kiosk.wait_none") : A.t("kiosk.wait_minutes", { n: wait });
+    setPrintFailed(false);
     $("#kiosk-confirm").hidden = false;
+    holdTicket(CONFIRM_MS);
+  }
+  function holdTicket(ms) {
     clearTimeout(timers.confirm);
-    timers.confirm = setTimeout(hideTicket, CONFIRM_MS);
+    timers.confirm = setTimeout(hideTicket, ms);
   }
   function hideTicket() {
     clearTimeout(timers.confirm);
     $("#kiosk-confirm").hidden = true;
+    shown = null;
+  }
+  function setPrintFailed(failed) {
+    var box = A.clear($("#kiosk-print-failed"));
+    if (failed && shown) {
+      // The number is kept whole on one line (never "A-" above "012").
+      var marker = "\u0001";
+      var parts = A.t("kiosk.print_failed", { code: marker }).split(marker);
+      parts.forEach(function (part, i) {
+        if (i > 0) box.appendChild(A.el("strong", { class: "kiosk-print-code", text: shown.ticket.code }));
+        if (part) box.appendChild(document.createTextNode(part));
+      });
+    }
+    box.hidden = !failed;
+    $("#kiosk-ticket-note").hidden = failed;
   }
   $("#kiosk-confirm-close").addEventListener("click", hideTicket);
+  $("#kiosk-reprint").addEventListener("click", function () {
+    if (!shown || (printing && !printing.done)) return;
+    setPrintFailed(false);
+    holdTicket(CONFIRM_MS);
+    printTicket(shown.ticket, shown.url);
+  });
+
+  function printUrl(ticket) {
+    return "/t/" + ticket.id + "/print?token=" + encodeURIComponent(ticket.token) +
+      "&paper=" + paperWidth() + "&autoprint=1";
+  }
 
   /* The print page prints itself on load (autoprint=1); Chromium started with --kiosk-printing
-     sends it to the default printer without a dialog. */
-  function printTicket(ticket) {
-    var frame = $("#print-frame");
-    frame.src = "/t/" + ticket.id + "/print?token=" + encodeURIComponent(ticket.token) +
-      "&paper=" + paperWidth() + "&autoprint=1";
-    // The token belongs to the patient: the shared kiosk does not keep it once printed.
-    clearTimeout(timers.blank);
-    timers.blank = setTimeout(function () { frame.src = "about:blank"; }, PRINT_KEEP_MS);
+     sends it to the default printer without a dialog. Each print gets a new frame, removed
+     after a minute: navigating one kept frame would add an entry per ticket to the kiosk's
+     history, and the system Back button would then reprint earlier patients' tickets (their QR
+     code lets anyone holding it cancel the ticket). */
+  var printing = null; // {ticket, url, frame, done, ok, retired, deadline, keep}: the latest print
+
+  function printTicket(ticket, url) {
+    if (printing) retire(printing);
+    var frame = A.el("iframe", {
+      id: "print-frame", class: "print-frame", src: url,
+      title: A.t("kiosk.print_frame"), "aria-hidden": "true", tabindex: "-1"
+    });
+    var job = { ticket: ticket, url: url, frame: frame, done: false, ok: false, retired: false };
+    frame.addEventListener("load", function () {
+      var found = slipState(frame);
+      if (found === "blank") return; // the frame's initial empty document, not the print page
+      finish(job, found === "slip");
+    });
+    job.deadline = setTimeout(function () {
+      // Still not there: the page did not come. (A slip already shown is printing.)
+      finish(job, slipState(frame) === "slip");
+    }, PRINT_LOAD_MS);
+    job.keep = setTimeout(function () { remove(job); }, PRINT_KEEP_MS);
+    printing = job;
+    $(".kiosk").appendChild(frame);
+    renderReprint();
+  }
+
+  /* "slip": the print page is there; "blank": nothing loaded yet; "other": the not-found page,
+     or a browser error page (which this page cannot look into). */
+  function slipState(frame) {
+    try {
+      var doc = frame.contentDocument;
+      if (!doc) return "other";
+      if (String(frame.contentWindow.location.href) === "about:blank") return "blank";
+      return doc.getElementById("slip-code") ? "slip" : "other";
+    } catch (e) {
+      return "other";
+    }
+  }
+
+  function finish(job, ok) {
+    if (job.done && !(ok && !job.ok)) return; // a late slip after a timeout is still good news
+    var first = !job.done;
+    job.done = true;
+    job.ok = ok;
+    clearTimeout(job.deadline);
+    if (job.retired) { remove(job); return; }
+    if (job === printing) {
+      if (!ok && first) printFailed(job);
+      else if (ok && !first && shown && shown.ticket.id === job.ticket.id) setPrintFailed(false);
+    }
+    renderReprint();
+  }
+
+  /* The ticket did not print: the number stays on screen, longer, with a plain request to note
+     it down, even if the patient had already closed the confirmation. */
+  function printFailed(job) {
+    if (!shown || shown.ticket.id !== job.ticket.id) showTicket(job.ticket, job.url);
+    setPrintFailed(true);
+    holdTicket(CONFIRM_UNPRINTED_MS);
+  }
+
+  /* A newer print replaces this one: its frame goes once it has printed. */
+  function retire(job) {
+    job.retired = true;
+    job.frame.removeAttribute("id");
+    if (job.done) remove(job);
+  }
+
+  /* The token belongs to the patient: the shared kiosk keeps no frame that holds it. */
+  function remove(job) {
+    clearTimeout(job.deadline);
+    clearTimeout(job.keep);
+    if (job.frame.parentNode) job.frame.parentNode.removeChild(job.frame);
+    if (printing === job) printing = null;
+    renderReprint();
+  }
+
+  function renderReprint() {
+    $("#kiosk-reprint").disabled = !!(printing && !printing.done);
   }
 
   /* ---- settings, behind a discreet control held for 2 s ---- */

@@ -193,6 +193,13 @@
         showError(A.t("take.err_offline"));
         return;
       }
+      if (!error.status || error.status >= 500) {
+        // The server (or a proxy before it) failed: the ticket may have been made already.
+        // Keep the key, so touching the service again gets that ticket, never a second one.
+        showError(A.t("take.err_server"));
+        return;
+      }
+      // A 4xx answer: refused, nothing was made; the next touch is a new request.
       state.pending = null;
       showError(reasonFor(error, service));
       loadServices();
