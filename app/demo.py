@@ -143,7 +143,7 @@ def print_welcome(base: str, city: list[DemoClinic], admin: tuple[str, str]) -> 
     print(f"  Start page:        {base}/")
     print(f"  Staff console:     {base}/staff   (<clinic>.loket / {DEMO_STAFF_PASSWORD})")
     print(f"  Admin pages:       {base}/admin   ({admin[0]} / {admin[1]}, or <clinic>.admin)")
-    print(f"  Health office:     {base}/office  (the dashboard arrives with issue #5)")
+    print(f"  Health office:     {base}/office  ({admin[0]} / {admin[1]}: every clinic)")
     print(f"  API and its docs:  {base}/docs\n")
     for entry in city:
         clinic_id, slug = entry.clinic.id, entry.clinic.code.lower()

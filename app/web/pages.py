@@ -194,3 +194,9 @@ def staff(request: Request) -> HTMLResponse:
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request) -> HTMLResponse:
     return _render(request, "admin.html", "admin")
+
+
+@router.get("/office", response_class=HTMLResponse)
+def office(request: Request) -> HTMLResponse:
+    """The health office dashboard: every clinic's figures, charts and exports."""
+    return _render(request, "office.html", "office")
