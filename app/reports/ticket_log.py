@@ -70,10 +70,10 @@ def ticket_log_csv(engine: Engine, query: ReportQuery) -> Iterator[str]:
             )
         }
         services: dict[int, str] = dict(
-            session.execute(select(col(Service.id), col(Service.name))).tuples().all()
+            session.execute(select(col(Service.id), col(Service.name))).all()
         )
         counters: dict[int, str] = dict(
-            session.execute(select(col(Counter.id), col(Counter.name))).tuples().all()
+            session.execute(select(col(Counter.id), col(Counter.name))).all()
         )
         statement = (
             select(

@@ -36,7 +36,7 @@ def _query(
     date_to: date,
     clinic_id: int | None,
     service_id: int | None,
-    group_by: tuple[GroupBy, ...] = (GroupBy.day,),
+    group_by: str = "day",
 ) -> ReportQuery:
     """The report this caller may see: an admin every clinic, a clinic_admin their own."""
     user = require_user(principal)
@@ -60,7 +60,7 @@ def _query(
         date_to=date_to,
         clinic_ids=None if clinic_id is None else (clinic_id,),
         service_id=service_id,
-        group_by=group_by,
+        group_by=_group_by(group_by),
     )
 
 
@@ -95,9 +95,7 @@ def read_wait_times(
     format: ReportFormat = ReportFormat.json,  # noqa: A002 (the API's name for it)
 ) -> dict[str, object] | Response:
     """Wait and service times per group, every figure from the legs of the period."""
-    query = _query(
-        session, principal, date_from, date_to, clinic_id, service_id, _group_by(group_by)
-    )
+    query = _query(session, principal, date_from, date_to, clinic_id, service_id, group_by)
     rows = wait_times(session, query)
     columns = [*key_names(query.group_by), *FIGURES]
     if format is ReportFormat.csv:
