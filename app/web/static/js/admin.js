@@ -169,38 +169,12 @@
     $("#userbar").hidden = true;
     $("#clinic-form-section").hidden = true;
     showView("login-section");
-    var box = $("#login-error");
-    box.textContent = message || "";
-    box.hidden = !message;
-    $("#login-submit").disabled = false;
-    $("#login-password").value = "";
+    A.loginForm.show(message);
   }
 
   function sessionEnded() {
     A.session.clear();
-    showLogin(t("admin.session_expired"));
-  }
-
-  function onLogin(event) {
-    event.preventDefault();
-    var username = $("#login-username").value.trim();
-    var password = $("#login-password").value;
-    var box = $("#login-error");
-    if (!username || !password) {
-      box.textContent = t("admin.login_missing");
-      box.hidden = false;
-      return;
-    }
-    $("#login-submit").disabled = true;
-    box.hidden = true;
-    A.session.login(username, password).then(function (session) {
-      $("#login-password").value = "";
-      afterLogin(session);
-    }, function (error) {
-      $("#login-submit").disabled = false;
-      box.textContent = error.status === 401 ? t("common.login_failed") : A.errorText(error);
-      box.hidden = false;
-    });
+    showLogin(t("common.session_expired"));
   }
 
   function afterLogin(session) {
@@ -748,7 +722,7 @@
 
   /* ---------- wiring ---------- */
 
-  $("#login-form").addEventListener("submit", onLogin);
+  A.loginForm.bind(afterLogin);
   $("#btn-logout").addEventListener("click", function () {
     A.session.clear();
     showLogin();

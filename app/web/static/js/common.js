@@ -337,4 +337,81 @@
       });
     }
   };
+
+  /* ---- the sign-in form that /staff, /admin and /office share (templates/_login.html) ----
+     A.loginForm.bind(onSignedIn) wires the form; A.loginForm.show(message) resets it. */
+  A.loginForm = {
+    show: function (message) {
+      var error = A.$("#login-error");
+      error.textContent = message || "";
+      error.hidden = !message;
+      A.$("#login-submit").disabled = false;
+      A.$("#login-password").value = "";
+    },
+    bind: function (onSignedIn) {
+      A.$("#login-form").addEventListener("submit", function (event) {
+        event.preventDefault();
+        var username = A.$("#login-username").value.trim();
+        var password = A.$("#login-password").value;
+        var error = A.$("#login-error");
+        if (!username || !password) {
+          error.textContent = A.t("common.login_missing");
+          error.hidden = false;
+          return;
+        }
+        A.$("#login-submit").disabled = true;
+        error.hidden = true;
+        A.session.login(username, password).then(function (session) {
+          A.$("#login-password").value = "";
+          onSignedIn(session);
+        }, function (failure) {
+          A.$("#login-submit").disabled = false;
+          error.textContent = failure.status === 401 ? A.t("common.login_failed") : A.errorText(failure);
+          error.hidden = false;
+        });
+      });
+    }
+  };
+
+  /* ---- services and tickets: what the kiosk and the phone's take page share ---- */
+  A.quotaFull = function (service) {
+    return service.daily_quota !== null && service.daily_quota !== undefined &&
+      service.issued_today >= service.daily_quota;
+  };
+
+  /* Taking a ticket so that a retry never makes two: one Idempotency-Key per tap, kept while
+     the answer may have been lost (offline, a timeout, a 5xx: the server may have made the
+     ticket), so the same tap again gets that ticket; dropped on a 4xx (nothing was made).
+     A rejected send carries error.mayHaveMade. */
+  A.TicketTaking = function (clinicId, retryWindowMs) {
+    this.clinicId = clinicId;
+    this.retryWindowMs = retryWindowMs;
+    this.pending = null; // {serviceId, priority, key, at}: a tap whose answer never arrived
+  };
+  A.TicketTaking.prototype.attemptFor = function (serviceId, priority) {
+    var pending = this.pending;
+    if (pending && pending.serviceId === serviceId && pending.priority === priority &&
+        Date.now() - pending.at < this.retryWindowMs) {
+      return pending;
+    }
+    return { serviceId: serviceId, priority: priority, key: A.uuid() };
+  };
+  A.TicketTaking.prototype.send = function (attempt, options) {
+    var taking = this;
+    attempt.at = Date.now();
+    taking.pending = attempt;
+    return A.api("POST", "/clinics/" + taking.clinicId + "/tickets", {
+      token: options.token,
+      json: { service_id: attempt.serviceId, priority: attempt.priority },
+      headers: { "Idempotency-Key": attempt.key },
+      timeout: options.timeout
+    }).then(function (result) {
+      taking.pending = null;
+      return result.data;
+    }, function (error) {
+      error.mayHaveMade = Boolean(error.offline || !error.status || error.status >= 500);
+      if (!error.mayHaveMade) taking.pending = null;
+      throw error;
+    });
+  };
 })();

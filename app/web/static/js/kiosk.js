@@ -17,6 +17,7 @@
   var PRIORITY_IDLE_MS = 45000; // a chosen priority nobody used goes back to Umum
   var ERROR_MS = 8000; // a refusal message stays this long
   var RETRY_WINDOW_MS = 120000; // a failed tap's key is reused by the same tap this long
+  var taking = new A.TicketTaking(clinic.id, RETRY_WINDOW_MS);
   var HOLD_MS = 2000; // holding the discreet control this long opens the settings
   var PRINT_KEEP_MS = 60000; // then the printed ticket's frame (its address holds the token) goes
   var PRINT_LOAD_MS = 8000; // a print page not there by then has failed to print
@@ -31,7 +32,6 @@
     priority: "none",
     offline: false,
     busy: false,
-    pending: null, // {serviceId, priority, key, at}: a tap whose answer never arrived
     loading: false,
     reloadAfter: false
   };
@@ -120,11 +120,7 @@
 
   /* ---- services ---- */
   function takeable(service) {
-    return service.is_open && !quotaFull(service);
-  }
-  function quotaFull(service) {
-    return service.daily_quota !== null && service.daily_quota !== undefined &&
-      service.issued_today >= service.daily_quota;
+    return service.is_open && !A.quotaFull(service);
   }
   function findService(id) {
     for (var i = 0; i < state.services.length; i++) {
@@ -184,7 +180,7 @@
       var tile = tileFor(service);
       keep[service.id] = true;
       var closed = !service.is_open;
-      var full = !closed && quotaFull(service);
+      var full = !closed && A.quotaFull(service);
       $(".tile-prefix", tile).textContent = service.prefix;
       $(".tile-name", tile).textContent = service.name;
       $(".tile-waiting", tile).textContent = service.waiting > 0
@@ -240,11 +236,8 @@
     if (state.busy || state.offline) return;
     var service = findService(serviceId);
     if (!service || !takeable(service)) return;
-    var pending = state.pending;
     // The same tap again shortly after its answer was lost: the same key, so never two tickets.
-    var reuse = pending && pending.serviceId === serviceId && pending.priority === state.priority &&
-      Date.now() - pending.at < RETRY_WINDOW_MS;
-    send(reuse ? pending : { serviceId: serviceId, priority: state.priority, key: A.uuid(), at: Date.now() });
+    send(taking.attemptFor(serviceId, state.priority));
   }
 
   function setBusy(busy) {
@@ -255,19 +248,10 @@
 
   function send(attempt) {
     hideFailed();
-    state.pending = attempt;
-    attempt.at = Date.now();
     setBusy(true);
-    A.api("POST", "/clinics/" + clinic.id + "/tickets", {
-      token: state.key,
-      json: { service_id: attempt.serviceId, priority: attempt.priority },
-      headers: { "Idempotency-Key": attempt.key },
-      timeout: 10000
-    }).then(function (result) {
-      state.pending = null;
+    taking.send(attempt, { token: state.key, timeout: 10000 }).then(function (ticket) {
       setBusy(false);
       setOffline(false);
-      var ticket = result.data;
       var url = printUrl(ticket);
       showTicket(ticket, url);
       printTicket(ticket, url);
@@ -280,14 +264,11 @@
         showFailed(A.t("kiosk.failed_offline"), true);
         return;
       }
-      if (!error.status || error.status >= 500) {
-        // The server (or a proxy before it) failed: the ticket may well have been made. Keep
-        // the key, so "Coba lagi" or the same tile gets that ticket and never a second one.
+      if (error.mayHaveMade) {
+        // The ticket may well have been made: "Coba lagi" or the same tile sends the same key.
         showFailed(A.t("kiosk.failed_server"), true);
         return;
       }
-      // A 4xx answer: the server refused, nothing was made; the next tap is a new request.
-      state.pending = null;
       if (error.status === 401 || error.status === 403) {
         forgetKey();
         location.reload();
@@ -324,7 +305,7 @@
     $("#kiosk-failed").hidden = true;
   }
   $("#kiosk-retry").addEventListener("click", function () {
-    if (state.pending && !state.busy) send(state.pending);
+    if (taking.pending && !state.busy) send(taking.pending);
   });
   $("#kiosk-failed-close").addEventListener("click", hideFailed);
 

@@ -97,39 +97,13 @@
     state.noShowToCheck = null;
     $("#userbar").hidden = true;
     showOnly("login-section");
-    var error = $("#login-error");
-    error.textContent = message || "";
-    error.hidden = !message;
-    $("#login-submit").disabled = false;
-    $("#login-password").value = "";
+    A.loginForm.show(message);
     $("#login-username").focus();
   }
 
   function sessionEnded() {
     A.session.clear();
-    showLogin(t("staff.session_expired"));
-  }
-
-  function onLoginSubmit(event) {
-    event.preventDefault();
-    var username = $("#login-username").value.trim();
-    var password = $("#login-password").value;
-    var error = $("#login-error");
-    if (!username || !password) {
-      error.textContent = t("staff.login_missing");
-      error.hidden = false;
-      return;
-    }
-    $("#login-submit").disabled = true;
-    error.hidden = true;
-    A.session.login(username, password).then(function (session) {
-      $("#login-password").value = "";
-      afterLogin(session);
-    }, function (err) {
-      $("#login-submit").disabled = false;
-      error.textContent = err.status === 401 ? t("common.login_failed") : A.errorText(err);
-      error.hidden = false;
-    });
+    showLogin(t("common.session_expired"));
   }
 
   function logout() {
@@ -645,7 +619,7 @@
     if (!node.disabled) node.click();
   }
 
-  $("#login-form").addEventListener("submit", onLoginSubmit);
+  A.loginForm.bind(afterLogin);
   $("#btn-logout").addEventListener("click", logout);
   $("#btn-change-counter").addEventListener("click", function () {
     if (state.busy) return;

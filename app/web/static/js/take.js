@@ -11,9 +11,10 @@
   var MINE_STORE = "antrean.take." + clinic.id;
   var REFRESH_MS = 30000;
   var RETRY_WINDOW_MS = 120000; // a failed tap's key is reused by the same tap this long
+  var taking = new A.TicketTaking(clinic.id, RETRY_WINDOW_MS);
   var GONE = ["cancelled", "expired"];
 
-  var state = { services: [], loaded: false, priority: "none", busy: false, pending: null };
+  var state = { services: [], loaded: false, priority: "none", busy: false };
   var tiles = {};
 
   /* ---- today's ticket, remembered ---- */
@@ -63,10 +64,6 @@
   }
 
   /* ---- services ---- */
-  function quotaFull(service) {
-    return service.daily_quota !== null && service.daily_quota !== undefined &&
-      service.issued_today >= service.daily_quota;
-  }
   function findService(id) {
     for (var i = 0; i < state.services.length; i++) {
       if (state.services[i].id === id) return state.services[i];
@@ -110,7 +107,7 @@
       var tile = tileFor(service);
       keep[service.id] = true;
       var closed = !service.is_open;
-      var full = !closed && quotaFull(service);
+      var full = !closed && A.quotaFull(service);
       $(".take-tile-prefix", tile).textContent = service.prefix;
       $(".take-tile-name", tile).textContent = service.name;
       var waiting = service.waiting > 0 ? A.t("take.waiting", { n: service.waiting }) : A.t("take.waiting_none");
@@ -163,22 +160,11 @@
     if (state.busy) return;
     var service = findService(serviceId);
     if (!service) return;
-    var pending = state.pending;
     // Tapping again after the answer was lost: the same key, so the server never makes two.
-    var reuse = pending && pending.serviceId === serviceId && pending.priority === state.priority &&
-      Date.now() - pending.at < RETRY_WINDOW_MS;
-    var attempt = reuse ? pending : { serviceId: serviceId, priority: state.priority, key: A.uuid() };
-    attempt.at = Date.now();
-    state.pending = attempt;
+    var attempt = taking.attemptFor(serviceId, state.priority);
     showError("");
     setBusy(true);
-    A.api("POST", "/clinics/" + clinic.id + "/tickets", {
-      json: { service_id: serviceId, priority: attempt.priority },
-      headers: { "Idempotency-Key": attempt.key },
-      timeout: 15000
-    }).then(function (result) {
-      var ticket = result.data;
-      state.pending = null;
+    taking.send(attempt, { timeout: 15000 }).then(function (ticket) {
       A.store.set(MINE_STORE, {
         id: ticket.id,
         token: ticket.token,
@@ -193,14 +179,11 @@
         showError(A.t("take.err_offline"));
         return;
       }
-      if (!error.status || error.status >= 500) {
-        // The server (or a proxy before it) failed: the ticket may have been made already.
-        // Keep the key, so touching the service again gets that ticket, never a second one.
+      if (error.mayHaveMade) {
+        // The ticket may have been made already: touching the service again sends the same key.
         showError(A.t("take.err_server"));
         return;
       }
-      // A 4xx answer: refused, nothing was made; the next touch is a new request.
-      state.pending = null;
       showError(reasonFor(error, service));
       loadServices();
     });
