@@ -27,6 +27,12 @@ ENDINGS: dict[EventType, LegOutcome] = {
 }
 
 
+def local_hour(moment: datetime, timezone: str) -> int:
+    local = to_local(moment, timezone)
+    assert local is not None
+    return local.hour
+
+
 def _seconds(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds()
 
@@ -90,7 +96,7 @@ def record_leg(session: Session, ticket: Ticket, event: TicketEvent) -> None:
             visit_date=ticket.visit_date,
             service_id=service_id,
             leg=leg,
-            hour=to_local(event.at, clinic.timezone).hour,  # type: ignore[union-attr]
+            hour=local_hour(event.at, clinic.timezone),
             target=service.target_wait_minutes if service else None,
         )
 
@@ -118,14 +124,12 @@ def derive_legs(
     legs: dict[tuple[int, int], TicketLeg] = {}
 
     def start(event: TicketEvent, visit_date: date, service_id: int, leg: int) -> None:
-        local = to_local(event.at, timezone_of(event.clinic_id))
-        assert local is not None
         legs[(event.ticket_id, leg)] = begin_leg(
             event,
             visit_date=visit_date,
             service_id=service_id,
             leg=leg,
-            hour=local.hour,
+            hour=local_hour(event.at, timezone_of(event.clinic_id)),
             target=target_of(service_id),
         )
 

@@ -18,7 +18,7 @@ from app.models.leg import TicketLeg
 from app.queueing.localday import to_local
 from app.reports.figures import minutes
 from app.reports.query import ReportQuery
-from app.reports.wait_times import _filters
+from app.reports.wait_times import leg_filters
 
 COLUMNS = (
     "ticket_id",
@@ -97,7 +97,7 @@ def ticket_log_csv(engine: Engine, query: ReportQuery) -> Iterator[str]:
                 col(Ticket.estimate_at_issue_min),
             )
             .join(Ticket, col(Ticket.id) == col(leg.ticket_id))
-            .where(*_filters(query))
+            .where(*leg_filters(query))
             .order_by(col(leg.visit_date), col(leg.clinic_id), col(leg.ticket_id), col(leg.leg))
             .execution_options(yield_per=BATCH)
         )

@@ -50,7 +50,8 @@ def _count(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _filters(query: ReportQuery) -> list[ColumnElement[bool]]:
+def leg_filters(query: ReportQuery) -> list[ColumnElement[bool]]:
+    """The legs a report covers: its period, its clinics, its service."""
     filters = [col(_leg.visit_date) >= query.date_from, col(_leg.visit_date) <= query.date_to]
     if query.clinic_ids is not None:
         filters.append(col(_leg.clinic_id).in_(query.clinic_ids))
@@ -90,10 +91,11 @@ def wait_times(session: Session, query: ReportQuery) -> list[Row]:
     if on_postgres:
         aggregates += [func.percentile_cont(p).within_group(wait) for p in (0.5, 0.9)]
     statement = _joined(select(*keys, *aggregates), query.group_by)
-    statement = statement.where(*_filters(query)).group_by(*keys).order_by(*keys)
+    statement = statement.where(*leg_filters(query)).group_by(*keys).order_by(*keys)
     results = session.execute(statement).all()
     percentiles = {} if on_postgres else _percentiles_in_python(session, query)
     names = key_names(query.group_by)
+    id_positions = _id_positions(query.group_by)
     rows = []
     for result in results:
         group = tuple(result[: len(keys)])
@@ -103,7 +105,8 @@ def wait_times(session: Session, query: ReportQuery) -> list[Row]:
         if on_postgres:
             median, p90 = result[len(keys) + 9 :]
         else:
-            median, p90 = percentiles.get(_id_key(group, query.group_by), (None, None))
+            ids = tuple(group[position] for position in id_positions)
+            median, p90 = percentiles.get(ids, (None, None))
         rows.append(
             {
                 **dict(zip(names, group, strict=True)),
@@ -122,16 +125,13 @@ def wait_times(session: Session, query: ReportQuery) -> list[Row]:
     return rows
 
 
-def _id_key(group: tuple[Any, ...], group_by: Sequence[GroupBy]) -> tuple[Any, ...]:
-    """A row's group without its names (names ride along with their ids)."""
-    values = iter(group)
-    key = []
+def _id_positions(group_by: Sequence[GroupBy]) -> list[int]:
+    """Where each group's id sits among the key columns (its name, if any, follows it)."""
+    positions, offset = [], 0
     for part in group_by:
-        columns = _KEYS[part]
-        key.append(next(values))
-        for _ in columns[1:]:
-            next(values)
-    return tuple(key)
+        positions.append(offset)
+        offset += len(_KEYS[part])
+    return positions
 
 
 def _percentiles_in_python(
@@ -139,7 +139,9 @@ def _percentiles_in_python(
 ) -> dict[tuple[Any, ...], tuple[float | None, float | None]]:
     ids = [_KEYS[part][0][1] for part in query.group_by]
     wait = col(_leg.wait_seconds)
-    statement = select(*ids, wait).where(*_filters(query), wait.is_not(None)).order_by(*ids, wait)
+    statement = (
+        select(*ids, wait).where(*leg_filters(query), wait.is_not(None)).order_by(*ids, wait)
+    )
     found = {}
     width = len(ids)
     for group, rows in groupby(session.execute(statement), key=lambda row: tuple(row[:width])):
