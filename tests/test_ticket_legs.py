@@ -27,8 +27,7 @@ def legs_of(engine: Engine, ticket_id: int) -> list[TicketLeg]:
 def test_a_journey_with_a_no_show_a_requeue_and_a_transfer_makes_two_legs(
     world: World, clock: FakeClock, engine: Engine
 ) -> None:
-    world.services["A"]  # Pendaftaran, target 15 min; B: Poli Umum, target 30 (transfer only)
-    start = clock.now
+    start = clock.now  # A: Pendaftaran, target 15 min; B: Poli Umum, target 30 (transfer only)
     ticket = world.take("A")
     clock.advance(minutes=5)
     assert world.call("Loket 1").json()["id"] == ticket["id"]
