@@ -73,7 +73,7 @@ def open_display(page: Any, city: City, query: str = "?voice=clips") -> None:
 
 
 def wait_for_engine(page: Any, engine: str) -> None:
-    page.wait_for_function(f"() => AntreanDisplay.engine === {json.dumps(engine)}", timeout=5000)
+    page.wait_for_function(f"() => AntreanDisplay.engine === {json.dumps(engine)}", timeout=10000)
 
 
 def code_of(page: Any, city: City, counter: str) -> Any:
@@ -494,8 +494,11 @@ def test_without_autoplay_a_tap_turns_the_sound_on(browser: Any, city: City) -> 
     staff = city.staff_token()
     with display(browser, init_script=BLOCKED_AUTOPLAY) as page:
         open_display(page, city)
+        # The page first waits ~1.2 s for a speech voice and 0.4 s for the audio to start; on
+        # a loaded CI machine that took more than 5 s once, so the wait is generous.
+        wait_for_engine(page, "clips")
         overlay = page.locator("#sound-overlay")
-        expect(overlay).to_be_visible(timeout=5000)
+        expect(overlay).to_be_visible(timeout=10000)
         expect(overlay).to_contain_text("Sentuh layar ini sekali")
 
         call_next(city, staff, "Loket 2")
