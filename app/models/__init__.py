@@ -7,6 +7,7 @@ from app.models.counter import Counter, CounterService
 from app.models.device import Device, DeviceKind
 from app.models.event import EventType, TicketEvent
 from app.models.leg import LegOutcome, TicketLeg
+from app.models.rollup import LegRollup
 from app.models.service import Service
 from app.models.ticket import Channel, Priority, Ticket, TicketStatus
 from app.models.user import Role, User
@@ -22,6 +23,7 @@ __all__ = [
     "EventType",
     "IdempotencyRecord",
     "LegOutcome",
+    "LegRollup",
     "Priority",
     "Role",
     "ServerSecret",

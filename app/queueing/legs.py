@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from app.models import Clinic, EventType, Service, Ticket, TicketEvent
 from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
 from app.queueing.localday import to_local
+from app.queueing.rollups import share_of, shift
 
 ENDINGS: dict[EventType, LegOutcome] = {
     EventType.completed: LegOutcome.done,
@@ -85,7 +86,8 @@ def advance(leg: TicketLeg, event: TicketEvent) -> None:
 
 
 def record_leg(session: Session, ticket: Ticket, event: TicketEvent) -> None:
-    """Advance the ticket's legs by an event being recorded in this session."""
+    """Advance the ticket's legs, and their rollups, by an event being recorded in this
+    session."""
     clinic = session.get(Clinic, event.clinic_id)
     assert clinic is not None
 
@@ -100,18 +102,25 @@ def record_leg(session: Session, ticket: Ticket, event: TicketEvent) -> None:
             target=service.target_wait_minutes if service else None,
         )
 
+    def begin(service_id: int, leg: int) -> None:
+        began = start(service_id, leg)
+        session.add(began)
+        shift(session, None, share_of(began))
+
     if event.type is EventType.issued:
-        session.add(start(event.service_id, event.leg))
+        begin(event.service_id, event.leg)
         return
     current = session.exec(
         select(TicketLeg).where(
             col(TicketLeg.ticket_id) == event.ticket_id, col(TicketLeg.leg) == event.leg
         )
     ).one()
+    before = share_of(current)
     advance(current, event)
     session.add(current)
+    shift(session, before, share_of(current))
     if event.type is EventType.transferred and event.to_service_id is not None:
-        session.add(start(event.to_service_id, event.leg + 1))
+        begin(event.to_service_id, event.leg + 1)
 
 
 def derive_legs(

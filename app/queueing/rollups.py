@@ -1,0 +1,199 @@
+"""Leg rollups kept in step with the legs, and rebuilt from them.
+
+Every leg adds its share to one rollup row: the row of its local day, hour, service and the
+counter of its latest call. When an event changes a leg, the leg's share before and after the
+event are compared and only the difference is written, in the event's own transaction. That is
+one upsert for most events; a call moves the leg from the "no counter" row to its counter's row
+(two). Only a leg called again at another counter takes back a wait already written (a read and
+a write of one row). These writes follow the clinic row's lock (app/queueing/events.py), so two
+transactions never change one clinic's rollups at once.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from sqlalchemy import LargeBinary, cast, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
+from app.models.rollup import NO_COUNTER, LegRollup, pack_waits, unpack_waits
+
+Key = tuple[date, int, int, int, int]  # visit_date, clinic_id, hour, service_id, counter_id
+KEY_COLUMNS = ("visit_date", "clinic_id", "hour", "service_id", "counter_id")
+COUNT_COLUMNS = (
+    "issued",
+    "served",
+    "no_show",
+    "cancelled",
+    "timed_services",
+    "service_seconds",
+    "targeted",
+    "within_target",
+)
+Counts = tuple[float, ...]  # in COUNT_COLUMNS order
+
+
+class LegFigures(Protocol):
+    """What a share is made of: a TicketLeg, or a row selecting these columns of one."""
+
+    visit_date: date
+    clinic_id: int
+    entered_hour: int
+    service_id: int
+    counter_id: int | None
+    outcome: LegOutcome | None
+    wait_seconds: float | None
+    service_seconds: float | None
+    target_wait_minutes: int | None
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one leg adds to its rollup row."""
+
+    key: Key
+    counts: Counts
+    wait: float | None
+
+
+def share_of(leg: LegFigures) -> Share:
+    wait, target = leg.wait_seconds, leg.target_wait_minutes
+    targeted = wait is not None and target is not None
+    timed = leg.outcome in SERVED_OUTCOMES and leg.service_seconds is not None
+    counts = (
+        1,
+        int(leg.outcome in SERVED_OUTCOMES),
+        int(leg.outcome is LegOutcome.no_show),
+        int(leg.outcome is LegOutcome.cancelled),
+        int(timed),
+        leg.service_seconds if timed and leg.service_seconds is not None else 0.0,
+        int(targeted),
+        int(targeted and wait is not None and target is not None and wait <= target * 60),
+    )
+    counter = leg.counter_id if leg.counter_id is not None else NO_COUNTER
+    key = (leg.visit_date, leg.clinic_id, leg.entered_hour, leg.service_id, counter)
+    return Share(key, counts, wait)
+
+
+def _negated(counts: Counts) -> Counts:
+    return tuple(-value for value in counts)
+
+
+def shift(session: Session, before: Share | None, after: Share) -> None:
+    """Write the change of one leg's share (`before` is None for a leg that just began)."""
+    if before == after:
+        return
+    if before is None:
+        _add(session, after.key, after.counts, [] if after.wait is None else [after.wait])
+        return
+    if before.key != after.key or (before.wait is not None and before.wait != after.wait):
+        _take_back(session, before)
+        _add(session, after.key, after.counts, [] if after.wait is None else [after.wait])
+        return
+    difference = tuple(a - b for a, b in zip(after.counts, before.counts, strict=True))
+    added = [after.wait] if before.wait is None and after.wait is not None else []
+    _add(session, after.key, difference, added)
+
+
+def _add(session: Session, key: Key, counts: Counts, waits: list[float]) -> None:
+    """One upsert: the counts added to the row's, the waits appended to its waits."""
+    table = LegRollup.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {
+        **dict(zip(KEY_COLUMNS, key, strict=True)),
+        **dict(zip(COUNT_COLUMNS, counts, strict=True)),
+        "waits": pack_waits(waits),
+    }
+    statement = insert(table).values(values)
+    excluded = statement.excluded
+    changes: dict[str, Any] = {
+        name: table.c[name] + excluded[name] for name in COUNT_COLUMNS if values[name]
+    }
+    if waits:
+        # CAST: SQLite's || makes text of two blobs; PostgreSQL joins bytea as they are.
+        changes["waits"] = cast(table.c.waits.concat(excluded.waits), LargeBinary)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=changes)
+        if changes
+        else statement.on_conflict_do_nothing(index_elements=list(KEY_COLUMNS))
+    )
+
+
+def _take_back(session: Session, share: Share) -> None:
+    """Remove a leg's whole share from its row, its wait included (read, then write)."""
+    table = LegRollup.__table__  # type: ignore[attr-defined]
+    where = [table.c[name] == value for name, value in zip(KEY_COLUMNS, share.key, strict=True)]
+    row = session.execute(select(table).where(*where).with_for_update(key_share=True)).one()
+    values: dict[str, Any] = {
+        name: getattr(row, name) - value
+        for name, value in zip(COUNT_COLUMNS, share.counts, strict=True)
+    }
+    if share.wait is not None:
+        waits = list(unpack_waits(row.waits))
+        waits.remove(share.wait)
+        values["waits"] = pack_waits(waits)
+    session.execute(update(table).where(*where).values(values))
+
+
+@dataclass
+class _Totals:
+    counts: list[float]
+    waits: list[float]
+
+
+def derive_rollups(legs: Iterable[LegFigures]) -> dict[Key, tuple[Counts, list[float]]]:
+    """The rollup rows that a set of legs makes (waits sorted)."""
+    totals: dict[Key, _Totals] = {}
+    for leg in legs:
+        share = share_of(leg)
+        found = totals.get(share.key)
+        if found is None:
+            found = totals[share.key] = _Totals([0] * len(COUNT_COLUMNS), [])
+        found.counts = [a + b for a, b in zip(found.counts, share.counts, strict=True)]
+        if share.wait is not None:
+            found.waits.append(share.wait)
+    return {key: (tuple(t.counts), sorted(t.waits)) for key, t in totals.items()}
+
+
+LEG_FIGURE_COLUMNS: Sequence[Any] = (
+    col(TicketLeg.visit_date),
+    col(TicketLeg.clinic_id),
+    col(TicketLeg.entered_hour),
+    col(TicketLeg.service_id),
+    col(TicketLeg.counter_id),
+    col(TicketLeg.outcome),
+    col(TicketLeg.wait_seconds),
+    col(TicketLeg.service_seconds),
+    col(TicketLeg.target_wait_minutes),
+)
+
+
+def rebuild_rollups(session: Session) -> int:
+    """Replace every rollup row with what the legs give, one visit date at a time (so memory
+    stays that of a day). Returns the number of rows written."""
+    table = LegRollup.__table__  # type: ignore[attr-defined]
+    session.execute(delete(table))
+    days = session.execute(
+        select(col(TicketLeg.visit_date)).distinct().order_by(col(TicketLeg.visit_date))
+    ).scalars()
+    written = 0
+    for day in list(days):
+        legs = session.execute(
+            select(*LEG_FIGURE_COLUMNS).where(col(TicketLeg.visit_date) == day)
+        ).all()
+        rows = [
+            {
+                **dict(zip(KEY_COLUMNS, key, strict=True)),
+                **dict(zip(COUNT_COLUMNS, counts, strict=True)),
+                "waits": pack_waits(waits),
+            }
+            for key, (counts, waits) in derive_rollups(legs).items()
+        ]
+        if rows:
+            session.execute(table.insert(), rows)
+        written += len(rows)
+    return written
