@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from app.db import open_session
 from app.models import EventType, TicketEvent
+from tests.test_rollups import rollups_from_legs, stored_rollups
 from tests.world import Json, World
 
 T = TypeVar("T")
@@ -77,6 +78,30 @@ def test_concurrent_issuing_numbers_without_gap_or_repeat(world: World) -> None:
     numbers = sorted(ticket["number"] for ticket in issued)
     assert numbers == list(range(1, 41))
     assert len({ticket["token"] for ticket in issued}) == 40
+
+
+def test_the_report_rollups_stay_exact_while_kiosks_and_counters_race(
+    world: World, engine: Engine
+) -> None:
+    names = [f"Loket Cepat {i}" for i in range(3)]
+    for name in names:
+        world.add_counter(name, "A")
+
+    def work(index: int) -> None:
+        for round_ in range(12):
+            if index < 2:
+                world.take("A")
+                continue
+            called = world.call(names[index - 2])
+            if called.status_code == 200 and round_ % 3 == 0:
+                world.act(called.json(), "no-show")  # then requeued: another counter calls it
+                world.act(called.json(), "requeue")
+
+    run_together(5, work)
+    stored = stored_rollups(engine)
+    assert sum(counts[0] for counts, _ in stored.values()) == 24  # every ticket issued, once
+    assert sum(len(waits) for _, waits in stored.values()) >= 10
+    assert stored == rollups_from_legs(engine)
 
 
 def test_quota_holds_under_concurrent_issuing(world: World) -> None:

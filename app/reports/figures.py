@@ -1,20 +1,32 @@
 """The figures of a report row, and exact percentiles (no averages of averages)."""
 
 import math
-from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 PERCENTILES = (0.5, 0.9)
 
 
-def percentile(ordered: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks: numpy's default, PostgreSQL's
-    percentile_cont. `ordered` must be sorted."""
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * fraction
-    below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+def percentiles(values: NDArray[np.float64], fractions: tuple[float, ...]) -> list[float | None]:
+    """Linear interpolation between closest ranks (numpy's default, PostgreSQL's
+    percentile_cont), over every value. Only the ranks needed are put in place (a partial
+    sort), and the interpolation is written out, so it is the same arithmetic on any data."""
+    if len(values) == 0:
+        return [None for _ in fractions]
+    last = len(values) - 1
+    ranks = {}
+    for fraction in fractions:
+        below = math.floor(last * fraction)
+        ranks[fraction] = (below, min(below + 1, last))
+    needed = sorted({rank for pair in ranks.values() for rank in pair})
+    placed = np.partition(values, needed)
+    found: list[float | None] = []
+    for fraction in fractions:
+        below, above = ranks[fraction]
+        low, high = float(placed[below]), float(placed[above])
+        found.append(low + (high - low) * (last * fraction - below))
+    return found
 
 
 def minutes(seconds: float | None) -> float | None:

@@ -9,7 +9,7 @@ import io
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlmodel import col
 
 from app.db import open_session
@@ -18,7 +18,20 @@ from app.models.leg import TicketLeg
 from app.queueing.localday import to_local
 from app.reports.figures import minutes
 from app.reports.query import ReportQuery
-from app.reports.wait_times import leg_filters
+
+
+def leg_filters(query: ReportQuery) -> list[ColumnElement[bool]]:
+    """The legs a report covers: its period, its clinics, its service."""
+    filters = [
+        col(TicketLeg.visit_date) >= query.date_from,
+        col(TicketLeg.visit_date) <= query.date_to,
+    ]
+    if query.clinic_ids is not None:
+        filters.append(col(TicketLeg.clinic_id).in_(query.clinic_ids))
+    if query.service_id is not None:
+        filters.append(col(TicketLeg.service_id) == query.service_id)
+    return filters
+
 
 COLUMNS = (
     "ticket_id",

@@ -1,0 +1,128 @@
+"""Leg rollups, what the reports read: written with every event, equal to what the legs give."""
+
+from typing import Any
+
+from alembic import command
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from app.migrate import alembic_config, upgrade_to_head
+from app.models import LegRollup
+from app.models.rollup import NO_COUNTER, unpack_waits
+from app.queueing.rollups import (
+    COUNT_COLUMNS,
+    KEY_COLUMNS,
+    LEG_FIGURE_COLUMNS,
+    derive_rollups,
+    rebuild_rollups,
+)
+from tests.clock import FakeClock
+from tests.world import World
+
+Rollups = dict[tuple[Any, ...], tuple[tuple[float, ...], list[float]]]
+
+
+def stored_rollups(engine: Engine) -> Rollups:
+    """Every row that holds a leg (rows whose legs all moved to a counter's row are empty)."""
+    with Session(engine) as session:
+        rows = session.execute(select(LegRollup.__table__)).all()  # type: ignore[attr-defined]
+    return {
+        tuple(getattr(row, name) for name in KEY_COLUMNS): (
+            tuple(getattr(row, name) for name in COUNT_COLUMNS),
+            sorted(float(wait) for wait in unpack_waits(row.waits)),
+        )
+        for row in rows
+        if row.issued
+    }
+
+
+def rollups_from_legs(engine: Engine) -> Rollups:
+    with Session(engine) as session:
+        return derive_rollups(session.execute(select(*LEG_FIGURE_COLUMNS)).all())
+
+
+def busy_morning(world: World, clock: FakeClock) -> None:
+    """Priorities, quotas, transfers, recalls, no-shows with requeues called at another
+    counter, cancels, and a day closed by the next day's first call."""
+    for round_ in range(12):
+        world.take("A", priority="elderly" if round_ % 4 == 0 else "none")
+        if round_ < 3:  # C's daily quota is 3
+            world.take("C")
+        clock.advance(minutes=2)
+        called = world.call("Loket 1" if round_ % 2 else "Loket 2")
+        if called.status_code == 200 and round_ % 3 == 0:
+            world.act(called.json(), "recall")
+            world.act(called.json(), "transfer", service_id=world.services["B"]["id"])
+            world.call("Ruang Umum")
+        if called.status_code == 200 and round_ % 4 == 1:
+            world.act(called.json(), "no-show")
+            world.act(called.json(), "requeue")
+        if round_ % 5 == 0:
+            held = world.call("Ruang Gigi")
+            if held.status_code == 200:
+                world.act(held.json(), "no-show")
+        if round_ == 7:
+            world.act(world.take("A"), "cancel")
+        clock.advance(minutes=9 + round_ % 4, seconds=17 * round_)
+    clock.advance(hours=20)
+    world.call("Loket 1")  # the next day: yesterday's open tickets expire
+
+
+def test_the_rollups_written_with_the_events_are_what_the_legs_give(
+    world: World, clock: FakeClock, engine: Engine
+) -> None:
+    busy_morning(world, clock)
+    stored = stored_rollups(engine)
+    assert stored == rollups_from_legs(engine)
+    # The morning reached every kind of figure, in more than one row.
+    totals = [sum(counts[i] for counts, _ in stored.values()) for i in range(len(COUNT_COLUMNS))]
+    assert all(totals), dict(zip(COUNT_COLUMNS, totals, strict=True))
+    assert len(stored) >= 10
+    assert sum(len(waits) for _, waits in stored.values()) >= 15
+
+
+def test_a_leg_called_again_at_another_counter_takes_its_wait_along(
+    world: World, clock: FakeClock, engine: Engine
+) -> None:
+    ticket = world.take("A")
+    clock.advance(minutes=4)
+    assert world.call("Loket 1").json()["id"] == ticket["id"]
+    world.act(ticket, "no-show")
+    world.act(ticket, "requeue")
+    clock.advance(minutes=1)
+    assert world.call("Loket 2").json()["id"] == ticket["id"]
+    world.act(ticket, "complete")
+
+    stored = stored_rollups(engine)
+    assert len(stored) == 1
+    [(key, (counts, waits))] = stored.items()
+    counters = dict(zip(KEY_COLUMNS, key, strict=True))
+    assert counters["counter_id"] == world.counters["Loket 2"]["id"]
+    figures = dict(zip(COUNT_COLUMNS, counts, strict=True))
+    assert (figures["issued"], figures["served"], figures["no_show"]) == (1, 1, 0)
+    assert waits == [4 * 60]  # the first call's wait, counted once, at Loket 2
+    assert NO_COUNTER not in {k[KEY_COLUMNS.index("counter_id")] for k in stored}
+
+
+def test_rebuilding_from_the_legs_gives_the_rows_written(
+    world: World, clock: FakeClock, engine: Engine
+) -> None:
+    busy_morning(world, clock)
+    written = stored_rollups(engine)
+    with Session(engine) as session:
+        rebuild_rollups(session)
+        session.commit()
+    assert stored_rollups(engine) == written
+
+
+def test_the_migration_fills_rollups_from_the_legs_already_recorded(
+    world: World, clock: FakeClock, engine: Engine
+) -> None:
+    busy_morning(world, clock)
+    written = stored_rollups(engine)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "8e03e2cc99ff")  # before rollups: the table is dropped
+    upgrade_to_head(engine)
+    assert stored_rollups(engine) == written
