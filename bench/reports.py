@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 import httpx2 as httpx
 import psycopg
 from sqlalchemy import Date as SaDate
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, and_, case, func, make_url, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
@@ -78,7 +78,10 @@ from app.queueing.legs import advance, derive_legs
 from app.queueing.localday import to_local
 from app.queueing.numbering import ticket_code
 from app.queueing.priority import queue_key
+from app.queueing.rollups import rebuild_rollups
 from app.queueing.states import Action, next_status
+from app.reports.figures import minutes
+from app.reports.figures import share as share_pct
 from app.reports.query import GroupBy, ReportQuery
 from app.reports.wait_times import wait_times
 from bench.servers import ADMIN, Server
@@ -944,12 +947,43 @@ def generate(targets: list[Target], clinics: int, days: list[date], seed: int) -
                 clinic.event_seq = ids.seq.get(cast(int, clinic.id), 0)
                 session.add(clinic)
             session.commit()
+        build_rollups(loader.label, loader.engine)
         loader.finish()
         loader.engine.dispose()
         target.meta.write_text(
             json.dumps({"tickets": totals[0], "events": totals[1], "legs": totals[2]})
         )
     print(f"  generated in {time.perf_counter() - began:.0f} s", flush=True)
+
+
+def build_rollups(label: str, engine: Engine) -> None:
+    """The leg rollups, by the code the migration that introduced them runs."""
+    began = time.perf_counter()
+    with open_session(engine, write=True) as session:
+        rows = rebuild_rollups(session)
+        session.commit()
+    print(f"  {label}: {rows:,} leg rollup rows in {time.perf_counter() - began:.0f} s")
+
+
+def upgrade_kept(target: Target) -> None:
+    """Data kept from an older schema: run the service's own migrations on it (the upgrade a
+    deployment gets), then refresh the planner's statistics as autovacuum would."""
+    engine = make_engine(target.url)
+    with engine.connect() as connection:
+        before = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    began = time.perf_counter()
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        after = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if before != after:
+        print(
+            f"  {target.label}: migrated {before} -> {after} in "
+            f"{time.perf_counter() - began:.0f} s",
+            flush=True,
+        )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE")
+    engine.dispose()
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -994,7 +1028,7 @@ def explain(engine: Engine, run: Callable[[], object]) -> None:
     """The plan of every statement the report runs."""
     postgres = engine.dialect.name == "postgresql"
     for statement, parameters in capture_statements(engine, run):
-        if "ticket_leg" not in statement:
+        if "leg_rollup" not in statement:
             continue
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
         with engine.connect() as connection:
@@ -1071,6 +1105,82 @@ def _periods(days: list[date]) -> tuple[date, date, date]:
     return month_from, month_to, busy_day
 
 
+def _ranked(ordered: Sequence[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * fraction
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def by_clinic_from_legs(session: Session, query: ReportQuery) -> list[dict[str, Any]]:
+    """The report by clinic straight from every leg of the period, as it ran before rollups:
+    the reference the rollups must equal at city scale, and the time they save."""
+    leg = TicketLeg
+    wait, target = col(leg.wait_seconds), col(leg.target_wait_minutes)
+    targeted = and_(wait.is_not(None), target.is_not(None))
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    figures = [
+        func.count(),
+        count(col(leg.outcome).in_((LegOutcome.done, LegOutcome.transferred))),
+        count(col(leg.outcome) == LegOutcome.no_show),
+        count(col(leg.outcome) == LegOutcome.cancelled),
+        func.avg(wait),
+        func.max(wait),
+        func.avg(col(leg.service_seconds)),
+        count(and_(targeted, wait <= target * 60)),
+        count(targeted),
+    ]
+    if postgres:
+        figures += [func.percentile_cont(p).within_group(wait) for p in (0.5, 0.9)]
+    period = [col(leg.visit_date) >= query.date_from, col(leg.visit_date) <= query.date_to]
+    statement = (
+        select(col(leg.clinic_id), col(Clinic.name), *figures)
+        .join(Clinic, col(Clinic.id) == col(leg.clinic_id))
+        .where(*period)
+        .group_by(col(leg.clinic_id), col(Clinic.name))
+        .order_by(col(leg.clinic_id))
+    )
+    found = session.execute(statement).all()
+    ranks: dict[int, tuple[float | None, float | None]] = {}
+    if not postgres:
+        waits = session.execute(
+            select(col(leg.clinic_id), wait)
+            .where(*period, wait.is_not(None))
+            .order_by(col(leg.clinic_id), wait)
+        )
+        for clinic_id, rows in itertools.groupby(waits, key=operator.itemgetter(0)):
+            ordered = [row[1] for row in rows]
+            ranks[clinic_id] = (_ranked(ordered, 0.5), _ranked(ordered, 0.9))
+    report = []
+    for row in found:
+        clinic_id, name, issued, served, no_show, cancelled, mean, longest, service = row[:9]
+        within, targeted_n = row[9:11]
+        median, p90 = row[11:13] if postgres else ranks.get(clinic_id, (None, None))
+        report.append(
+            {
+                "clinic_id": clinic_id,
+                "clinic_name": name,
+                "issued": issued,
+                "served": served,
+                "no_show": no_show,
+                "cancelled": cancelled,
+                "wait_mean_min": minutes(mean),
+                "wait_median_min": minutes(median),
+                "wait_p90_min": minutes(p90),
+                "wait_max_min": minutes(longest),
+                "service_mean_min": minutes(service),
+                "within_target_pct": share_pct(within, targeted_n),
+            }
+        )
+    return report
+
+
 def measure(target: Target, days: list[date], runs: int, show_plans: bool) -> None:
     engine = make_engine(target.url)
     month_from, month_to, busy_day = _periods(days)
@@ -1097,6 +1207,21 @@ def measure(target: Target, days: list[date], runs: int, show_plans: bool) -> No
     print(f"  {'ms':<44}{'first':>9}{'median':>9}{'max':>9}")
     first, samples = timed(domain(by_clinic), runs)
     line("month by clinic, wait_times() (domain)", first, samples)
+    rollups = statistics.median(samples)
+
+    def from_legs() -> list[dict[str, Any]]:
+        with open_session(engine, write=False) as session:
+            return by_clinic_from_legs(session, by_clinic)
+
+    first, samples = timed(from_legs, runs)
+    line("month by clinic from every leg (before)", first, samples, "the reference")
+    with open_session(engine, write=False) as session:
+        assert wait_times(session, by_clinic) == from_legs(), "rollups differ from the legs"
+    print(
+        f"  the same rows from the rollups as from every leg, "
+        f"{statistics.median(samples) / rollups:.1f}x faster",
+        flush=True,
+    )
     first, samples = timed(domain(by_hour), runs)
     line("day by hour, one clinic, wait_times()", first, samples)
     if show_plans:
@@ -1151,130 +1276,6 @@ def measure_exports(target: Target, days: list[date]) -> None:
         server.stop()
 
 
-# --- what would make the month report faster (measured here; app/ unchanged) ---------------
-
-# Every column the wait-times report reads, in an index: the month becomes a covering-index
-# range scan instead of a lookup into the wide ticket_leg row per leg.
-COVERING = (
-    "CREATE INDEX ix_bench_leg_report ON ticket_leg "
-    "(visit_date, clinic_id, service_id, entered_hour, outcome, wait_seconds, "
-    "service_seconds, target_wait_minutes)"
-)
-# Exact percentiles computed by SQLite itself (window functions): only the two ranks around
-# each percentile come back to Python instead of every wait of the month.
-SQLITE_PERCENTILES = """
-WITH ranked AS (
-  SELECT clinic_id, wait_seconds AS w,
-         row_number() OVER (PARTITION BY clinic_id ORDER BY wait_seconds) - 1 AS r,
-         count(*) OVER (PARTITION BY clinic_id) AS n
-  FROM ticket_leg
-  WHERE visit_date >= :a AND visit_date <= :b AND wait_seconds IS NOT NULL
-)
-SELECT clinic_id, r, n, w FROM ranked
-WHERE r IN (CAST((n - 1) * 0.5 AS INT), CAST((n - 1) * 0.5 AS INT) + 1,
-            CAST((n - 1) * 0.9 AS INT), CAST((n - 1) * 0.9 AS INT) + 1)
-"""
-
-
-def experiments(target: Target, days: list[date], runs: int) -> None:
-    engine = make_engine(target.url)
-    month_from, month_to, _ = _periods(days)
-    query = ReportQuery(month_from, month_to, None, None, (GroupBy.clinic,))
-
-    def report() -> object:
-        with open_session(engine, write=False) as session:
-            return wait_times(session, query)
-
-    statements = [s for s in capture_statements(engine, report) if "ticket_leg" in s[0]]
-    postgres = engine.dialect.name == "postgresql"
-
-    def raw(sql: str, parameters: Any, setup: str = "") -> Callable[[], object]:
-        def run() -> object:
-            with engine.connect() as connection:
-                if setup:
-                    connection.exec_driver_sql(setup)
-                return connection.exec_driver_sql(sql, parameters).fetchall()
-
-        return run
-
-    print(f"\n{target.label}: experiments on the month report by clinic (ms)")
-    print(f"  {'':<44}{'first':>9}{'median':>9}{'max':>9}")
-    for number, (sql, parameters) in enumerate(statements, start=1):
-        line(f"statement {number} as the app runs it", *timed(raw(sql, parameters), runs))
-    # Grouped by the leg's clinic_id alone (the name rides along): rows arrive in
-    # ix_ticket_leg_clinic_date order, so nothing is sorted or hashed for the grouping.
-    sql, parameters = statements[0]
-    by_id = sql.replace(
-        "ticket_leg.clinic_id, clinic.name, count(*)",
-        "ticket_leg.clinic_id, min(clinic.name) AS name, count(*)",
-    ).replace(
-        "GROUP BY ticket_leg.clinic_id, clinic.name ORDER BY ticket_leg.clinic_id, clinic.name",
-        "GROUP BY ticket_leg.clinic_id ORDER BY ticket_leg.clinic_id",
-    )
-    assert by_id != sql
-    first_parameters = parameters
-    line("statement 1 grouped by clinic_id only", *timed(raw(by_id, first_parameters), runs))
-    if postgres:
-        percentiles = (
-            "percentile_cont(%(percentile_cont_2)s) WITHIN GROUP (ORDER BY ticket_leg.wait_seconds)"
-            " AS percentile_cont_1, percentile_cont(%(percentile_cont_4)s) WITHIN GROUP "
-            "(ORDER BY ticket_leg.wait_seconds) AS percentile_cont_3"
-        )
-        assert percentiles in sql
-        one_sort = sql.replace(
-            percentiles,
-            "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ticket_leg.wait_seconds)",
-        )
-        line("both percentiles from one sort (ARRAY)", *timed(raw(one_sort, parameters), runs))
-        none = sql.replace(", " + percentiles, "")
-        line("without percentiles (their cost)", *timed(raw(none, parameters), runs))
-        for label, setup in (
-            ("statement 1, work_mem 64MB (no disk sort)", "SET LOCAL work_mem = '64MB'"),
-            ("statement 1, jit off", "SET LOCAL jit = off"),
-            (
-                "statement 1, work_mem 64MB, jit off",
-                "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off",
-            ),
-        ):
-            line(label, *timed(raw(sql, parameters, setup), runs))
-        line(
-            "by clinic_id only, jit off",
-            *timed(raw(by_id, first_parameters, "SET LOCAL jit = off"), runs),
-        )
-    else:
-        window = raw(SQLITE_PERCENTILES, {"a": str(month_from), "b": str(month_to)})
-        line("percentiles by window functions in SQL", *timed(window, runs))
-    began = time.perf_counter()
-    with engine.begin() as connection:
-        connection.exec_driver_sql(COVERING)
-        if postgres:
-            connection.exec_driver_sql("ANALYZE ticket_leg")
-        else:
-            connection.exec_driver_sql("ANALYZE ix_bench_leg_report")
-    if postgres:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ticket_leg")
-    print(f"  covering index built in {time.perf_counter() - began:.0f} s")
-    try:
-        for number, (sql, parameters) in enumerate(statements, start=1):
-            line(f"statement {number}, covering index", *timed(raw(sql, parameters), runs))
-        line("by clinic_id only, covering index", *timed(raw(by_id, first_parameters), runs))
-        if postgres:
-            setup = "SET LOCAL jit = off"
-            line(
-                "by clinic_id only, covering, jit off",
-                *timed(raw(by_id, first_parameters, setup), runs),
-            )
-        else:
-            window = raw(SQLITE_PERCENTILES, {"a": str(month_from), "b": str(month_to)})
-            line("window percentiles, covering index", *timed(window, runs))
-        line("wait_times(), covering index", *timed(report, runs))
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP INDEX ix_bench_leg_report")
-        engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1286,11 +1287,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--runs", type=int, default=7, help="timed runs after the first")
     parser.add_argument("--plans", action="store_true", help="print the report's query plans")
-    parser.add_argument(
-        "--experiments",
-        action="store_true",
-        help="only time proposed changes to the month report (needs generated data)",
-    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
 
@@ -1305,10 +1301,6 @@ def main() -> None:
         database = f"antrean_bench_reports_{name}"
         url = make_url(args.postgres).set(database=database).render_as_string(False)
         targets.append(Target("postgresql", url, BENCH_DIR / f"{name}.postgresql.json"))
-    if args.experiments:
-        for target in targets:
-            experiments(target, days, args.runs)
-        return
     fresh = [t for t in targets if not (args.keep and t.meta.exists())]
     if fresh:
         print(
@@ -1319,6 +1311,8 @@ def main() -> None:
         for target in fresh:
             _recreate(target, args.postgres)
         generate(fresh, args.clinics, days, args.seed)
+    for target in targets:
+        upgrade_kept(target)
     for target in targets:
         measure(target, days, args.runs, args.plans)
     for target in targets:
