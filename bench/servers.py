@@ -24,14 +24,15 @@ def free_port() -> int:
 
 
 class Server:
-    """`python -m app` on a free port, as deployed (permessage-deflate off)."""
+    """`python -m app` on a free port, as deployed (permessage-deflate off); `root` runs
+    another checkout's code (an A/B against an earlier commit)."""
 
-    def __init__(self, database_url: str, **env: str) -> None:
+    def __init__(self, database_url: str, root: Path = ROOT, **env: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "--port", str(self.port)],
-            cwd=ROOT,
+            cwd=root,
             env={
                 **os.environ,
                 "ANTREAN_DATABASE_URL": database_url,
