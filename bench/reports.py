@@ -1192,6 +1192,7 @@ def measure(target: Target, days: list[date], runs: int, show_plans: bool) -> No
         ).scalar_one()
     by_clinic = ReportQuery(month_from, month_to, None, None, (GroupBy.clinic,))
     by_hour = ReportQuery(busy_day, busy_day, (clinic_id,), None, (GroupBy.hour,))
+    year_by_clinic = ReportQuery(days[0], days[-1], None, None, (GroupBy.clinic,))
 
     def domain(query: ReportQuery) -> Callable[[], object]:
         def run() -> object:
@@ -1224,6 +1225,8 @@ def measure(target: Target, days: list[date], runs: int, show_plans: bool) -> No
     )
     first, samples = timed(domain(by_hour), runs)
     line("day by hour, one clinic, wait_times()", first, samples)
+    first, samples = timed(domain(year_by_clinic), min(runs, 3))
+    line("the whole year by clinic, wait_times()", first, samples, "no target; for scale")
     if show_plans:
         print("  plans, month by clinic:")
         explain(engine, domain(by_clinic))

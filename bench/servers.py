@@ -39,6 +39,7 @@ class Server:
                 "ANTREAN_ADMIN_USERNAME": ADMIN[0],
                 "ANTREAN_ADMIN_PASSWORD": ADMIN[1],
                 "ANTREAN_LOG_LEVEL": "warning",
+                "ANTREAN_PUBLIC_URL": self.base,
                 **env,
             },
         )
