@@ -1,12 +1,14 @@
 """Racing clients never corrupt a queue: concurrent callers and issuers, on both databases."""
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Connection, Engine, text
 from sqlmodel import col, select
 
 from app.db import open_session
@@ -169,3 +171,69 @@ def test_a_refused_action_never_hides_a_waiting_ticket_from_call_next(world: Wor
         # Start is refused while the ticket waits, and allowed once call-next has called it.
         expected = "serving" if statuses[0] == 200 else "called"
         assert world.ticket(ticket)["status"] == expected
+
+
+def _locking_connection(engine: Engine, ticket_id: int) -> Connection:
+    """A transaction of its own holding the ticket's row lock, as another counter's would."""
+    connection = engine.connect()
+    connection.execute(
+        text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE"), {"id": ticket_id}
+    )
+    return connection
+
+
+def _waiting_for_a_lock(engine: Engine, count: int) -> bool:
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+    return bool(waiting >= count)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # row locks
+def test_call_next_waiting_for_a_held_ticket_keeps_no_lock_on_tickets_it_passed(
+    world: World, engine: Engine
+) -> None:
+    """PostgreSQL: call-next that finds every waiting ticket held by other transactions waits
+    for them, but must not keep locks on tickets that stopped waiting meanwhile. It did (a
+    locking query over several rows keeps the rows it passed), and three counters calling at
+    once deadlocked: one waited for its own held ticket, locked by a second that waited for a
+    ticket the first had just taken."""
+    first, second = world.take("A"), world.take("A")
+    other_counter = world.counters["Loket 1"]["id"]
+    calling_first = _locking_connection(engine, first["id"])
+    holding_second = _locking_connection(engine, second["id"])
+    pool = ThreadPoolExecutor(1)
+    try:
+        answer = pool.submit(world.call, "Loket 2")
+        for _ in range(200):
+            if _waiting_for_a_lock(engine, 1):
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("call-next did not wait for the held tickets")
+        # Another counter calls the first ticket and commits: Loket 2 must pass over it.
+        calling_first.execute(
+            text("UPDATE ticket SET status = 'called', counter_id = :c WHERE id = :id"),
+            {"c": other_counter, "id": first["id"]},
+        )
+        calling_first.commit()
+        time.sleep(0.3)  # Loket 2 moves on and waits for the second ticket
+        assert not answer.done()
+        with engine.connect() as other:
+            other.execute(
+                text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
+                {"id": first["id"]},
+            )  # before the fix: LockNotAvailable, Loket 2 still held the first ticket
+            other.rollback()
+    finally:
+        calling_first.close()
+        holding_second.rollback()
+        holding_second.close()
+        pool.shutdown(wait=True)
+    response = answer.result(timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == second["id"]

@@ -3,7 +3,7 @@ transfer, cancel. Each locks what it changes, follows the state machine, logs an
 commits; a refusal raises before anything is written.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -52,6 +52,48 @@ def _complete(session: Session, ticket: Ticket, *, now: datetime, actor: events.
     )
 
 
+def _lock_first_waiting(session: Session, *, service_ids: list[int], today: date) -> Ticket | None:
+    """The first waiting ticket in call order, locked; None when nobody waits.
+
+    SKIP LOCKED passes over a waiting ticket that another transaction holds for a moment (being
+    cancelled, or called by another counter). Before telling staff that nobody waits, wait for
+    that one ticket's holder, inside a savepoint rolled back at once, and look again. A locking
+    query over several rows would instead keep its locks on the rows it passed that no longer
+    wait (a ticket another counter has just called, which that counter's next call-next must
+    lock): three counters calling at once on PostgreSQL deadlocked that way.
+    """
+    filters = (
+        col(Ticket.service_id).in_(service_ids),
+        col(Ticket.visit_date) == today,
+        col(Ticket.status) == TicketStatus.waiting,
+    )
+    order = (col(Ticket.queue_key), col(Ticket.id))
+    first_free = (
+        select(Ticket)
+        .where(*filters)
+        .order_by(*order)
+        .limit(1)
+        .with_for_update(skip_locked=True, key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    while True:
+        candidate = session.exec(first_free).first()
+        if candidate is not None:
+            return candidate
+        held_elsewhere = session.exec(
+            select(col(Ticket.id)).where(*filters).order_by(*order).limit(1)
+        ).first()
+        if held_elsewhere is None:
+            return None
+        savepoint = session.begin_nested()
+        session.exec(
+            select(col(Ticket.id))
+            .where(col(Ticket.id) == held_elsewhere)
+            .with_for_update(key_share=True)
+        ).first()
+        savepoint.rollback()  # releases the lock: only the wait was wanted
+
+
 def call_next(
     session: Session, *, counter_id: int, actor: events.Actor, now: datetime
 ) -> Ticket | None:
@@ -68,29 +110,11 @@ def call_next(
     if expire_stale_tickets(session, clinic=clinic, now=now):
         session.commit()
     get_counter(session, counter_id, lock=True)
-    today = local_date(now, clinic.timezone)
-    waiting = (
-        select(Ticket)
-        .where(
-            col(Ticket.service_id).in_(counter_service_ids(session, counter_id)),
-            col(Ticket.visit_date) == today,
-            col(Ticket.status) == TicketStatus.waiting,
-        )
-        .order_by(col(Ticket.queue_key), col(Ticket.id))
-        .limit(1)
+    candidate = _lock_first_waiting(
+        session,
+        service_ids=counter_service_ids(session, counter_id),
+        today=local_date(now, clinic.timezone),
     )
-    candidate = session.exec(
-        waiting.with_for_update(skip_locked=True, key_share=True).execution_options(
-            populate_existing=True
-        )
-    ).first()
-    if candidate is None:
-        # SKIP LOCKED also passes over a waiting ticket that another transaction holds for a
-        # moment (being cancelled, or called by another counter): ask again, waiting for locks,
-        # before telling staff that nobody waits.
-        candidate = session.exec(
-            waiting.with_for_update(key_share=True).execution_options(populate_existing=True)
-        ).first()
     if candidate is None:
         session.rollback()
         return None
