@@ -12,9 +12,10 @@ transactions never change one clinic's rollups at once.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import LargeBinary, cast, delete, select, update
+from sqlalchemy import LargeBinary, bindparam, cast, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -100,27 +101,28 @@ def shift(session: Session, before: Share | None, after: Share) -> None:
 
 def _add(session: Session, key: Key, counts: Counts, waits: list[float]) -> None:
     """One upsert: the counts added to the row's, the waits appended to its waits."""
-    table = LegRollup.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = {
-        **dict(zip(KEY_COLUMNS, key, strict=True)),
-        **dict(zip(COUNT_COLUMNS, counts, strict=True)),
-        "waits": pack_waits(waits),
-    }
-    statement = insert(table).values(values)
-    excluded = statement.excluded
-    changes: dict[str, Any] = {
-        name: table.c[name] + excluded[name] for name in COUNT_COLUMNS if values[name]
-    }
-    if waits:
-        # CAST: SQLite's || makes text of two blobs; PostgreSQL joins bytea as they are.
-        changes["waits"] = cast(table.c.waits.concat(excluded.waits), LargeBinary)
-    session.execute(
-        statement.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=changes)
-        if changes
-        else statement.on_conflict_do_nothing(index_elements=list(KEY_COLUMNS))
+    session.connection().execute(
+        _upsert(session.get_bind().dialect.name),
+        {
+            **dict(zip(KEY_COLUMNS, key, strict=True)),
+            **dict(zip(COUNT_COLUMNS, counts, strict=True)),
+            "waits": pack_waits(waits),
+        },
     )
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    """Built once per database kind: it runs with every event."""
+    table = LegRollup.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    names = (*KEY_COLUMNS, *COUNT_COLUMNS, "waits")
+    statement = insert(table).values({name: bindparam(name) for name in names})
+    excluded = statement.excluded
+    changes: dict[str, Any] = {name: table.c[name] + excluded[name] for name in COUNT_COLUMNS}
+    # CAST: SQLite's || makes text of two blobs; PostgreSQL joins bytea as they are.
+    changes["waits"] = cast(table.c.waits.concat(excluded.waits), LargeBinary)
+    return statement.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=changes)
 
 
 def _take_back(session: Session, share: Share) -> None:
