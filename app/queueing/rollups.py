@@ -3,9 +3,9 @@
 Every leg adds its share to one rollup row: the row of its local day, hour, service and the
 counter of its latest call. When an event changes a leg, the leg's share before and after the
 event are compared and only the difference is written, in the event's own transaction. That is
-one upsert for most events; a call moves the leg from the "no counter" row to its counter's row
-(two). Only a leg called again at another counter takes back a wait already written (a read and
-a write of one row). These writes follow the clinic row's lock (app/queueing/events.py), so two
+one upsert for most events; a first call moves the leg from the "no counter" row to its
+counter's row (two). Only a leg called again at another counter takes back a wait already
+written (a read and a write of one row). These writes follow the clinic row's lock (app/queueing/events.py), so two
 transactions never change one clinic's rollups at once.
 """
 
@@ -91,7 +91,10 @@ def shift(session: Session, before: Share | None, after: Share) -> None:
         _add(session, after.key, after.counts, [] if after.wait is None else [after.wait])
         return
     if before.key != after.key or (before.wait is not None and before.wait != after.wait):
-        _take_back(session, before)
+        if before.wait is None:  # a first call: nothing to take out of the packed waits
+            _add(session, before.key, _negated(before.counts), [])
+        else:
+            _take_back(session, before)
         _add(session, after.key, after.counts, [] if after.wait is None else [after.wait])
         return
     difference = tuple(a - b for a, b in zip(after.counts, before.counts, strict=True))
