@@ -3,7 +3,9 @@
 Each event takes the clinic's next `seq` (1, 2, 3, …) from a counter on the clinic row, in the
 same transaction, so the sequence is gap-free, survives restarts and is the same for every
 server process. The clinic row is locked last in every transaction (after counters and
-tickets), so it is held only for the instant before commit and lock order never cycles.
+tickets), so it is held only for the instant before commit and lock order never cycles; the
+leg and its report rollups (app/queueing/rollups.py) are written under it, which serialises
+one clinic's rollup writes.
 Events are also collected on the session for publishing once the transaction has committed.
 """
 

@@ -5,22 +5,26 @@ counter of its latest call. When an event changes a leg, the leg's share before 
 event are compared and only the difference is written, in the event's own transaction. That is
 one upsert for most events; a first call moves the leg from the "no counter" row to its
 counter's row (two). Only a leg called again at another counter takes back a wait already
-written (a read and a write of one row). These writes follow the clinic row's lock (app/queueing/events.py), so two
-transactions never change one clinic's rollups at once.
+written (a read and a write of one row). These writes follow the clinic row's lock
+(app/queueing/events.py), so two transactions never change one clinic's rollups at once.
 """
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import LargeBinary, bindparam, cast, delete, select, update
+from sqlalchemy import LargeBinary, Table, bindparam, cast, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import TableClause
 from sqlmodel import Session, col
 
 from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
 from app.models.rollup import NO_COUNTER, LegRollup, pack_waits, unpack_waits
+
+log = logging.getLogger("antrean")
 
 Key = tuple[date, int, int, int, int]  # visit_date, clinic_id, hour, service_id, counter_id
 KEY_COLUMNS = ("visit_date", "clinic_id", "hour", "service_id", "counter_id")
@@ -132,13 +136,17 @@ def _take_back(session: Session, share: Share) -> None:
     """Remove a leg's whole share from its row, its wait included (read, then write)."""
     table = LegRollup.__table__  # type: ignore[attr-defined]
     where = [table.c[name] == value for name, value in zip(KEY_COLUMNS, share.key, strict=True)]
-    row = session.execute(select(table).where(*where).with_for_update(key_share=True)).one()
+    row = session.execute(select(table).where(*where).with_for_update(key_share=True)).first()
+    waits = [] if row is None else list(unpack_waits(row.waits))
+    if row is None or (share.wait is not None and share.wait not in waits):
+        # Reports out of step with the legs must not stop a queue: say so, and go on.
+        log.error("leg rollup %s lacks a leg's share; run rebuild_rollups", share.key)
+        return
     values: dict[str, Any] = {
         name: getattr(row, name) - value
         for name, value in zip(COUNT_COLUMNS, share.counts, strict=True)
     }
     if share.wait is not None:
-        waits = list(unpack_waits(row.waits))
         waits.remove(share.wait)
         values["waits"] = pack_waits(waits)
     session.execute(update(table).where(*where).values(values))
@@ -177,10 +185,16 @@ LEG_FIGURE_COLUMNS: Sequence[Any] = (
 )
 
 
-def rebuild_rollups(session: Session) -> int:
+def rebuild_rollups(session: Session, into: Table | TableClause | None = None) -> int:
     """Replace every rollup row with what the legs give, one visit date at a time (so memory
-    stays that of a day). Returns the number of rows written."""
-    table = LegRollup.__table__  # type: ignore[attr-defined]
+    stays that of a day). Returns the number of rows written.
+
+    `into` is the table as a migration knows it (its own columns, not today's model's).
+    Writers must wait meanwhile: on PostgreSQL the legs are locked against changes until the
+    transaction ends; SQLite runs one writer at a time anyway."""
+    table = LegRollup.__table__ if into is None else into  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE ticket_leg IN SHARE MODE"))
     session.execute(delete(table))
     days = session.execute(
         select(col(TicketLeg.visit_date)).distinct().order_by(col(TicketLeg.visit_date))
