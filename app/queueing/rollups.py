@@ -92,29 +92,34 @@ def shift(session: Session, before: Share | None, after: Share) -> None:
     if before == after:
         return
     if before is None:
-        _add(session, after.key, after.counts, [] if after.wait is None else [after.wait])
+        _add(session, (after.key, after.counts, [] if after.wait is None else [after.wait]))
         return
     if before.key != after.key or (before.wait is not None and before.wait != after.wait):
+        moved = (after.key, after.counts, [] if after.wait is None else [after.wait])
         if before.wait is None:  # a first call: nothing to take out of the packed waits
-            _add(session, before.key, _negated(before.counts), [])
+            _add(session, (before.key, _negated(before.counts), []), moved)
         else:
             _take_back(session, before)
-        _add(session, after.key, after.counts, [] if after.wait is None else [after.wait])
+            _add(session, moved)
         return
     difference = tuple(a - b for a, b in zip(after.counts, before.counts, strict=True))
     added = [after.wait] if before.wait is None and after.wait is not None else []
-    _add(session, after.key, difference, added)
+    _add(session, (after.key, difference, added))
 
 
-def _add(session: Session, key: Key, counts: Counts, waits: list[float]) -> None:
-    """One upsert: the counts added to the row's, the waits appended to its waits."""
+def _add(session: Session, *changes: tuple[Key, Counts, list[float]]) -> None:
+    """One upsert statement: to each row its counts added, its waits appended (rows of
+    distinct keys, so one statement never changes a row twice)."""
     session.connection().execute(
         _upsert(session.get_bind().dialect.name),
-        {
-            **dict(zip(KEY_COLUMNS, key, strict=True)),
-            **dict(zip(COUNT_COLUMNS, counts, strict=True)),
-            "waits": pack_waits(waits),
-        },
+        [
+            {
+                **dict(zip(KEY_COLUMNS, key, strict=True)),
+                **dict(zip(COUNT_COLUMNS, counts, strict=True)),
+                "waits": pack_waits(waits),
+            }
+            for key, counts, waits in changes
+        ],
     )
 
 
