@@ -237,3 +237,40 @@ def test_call_next_waiting_for_a_held_ticket_keeps_no_lock_on_tickets_it_passed(
     response = answer.result(timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["id"] == second["id"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # row locks
+def test_call_next_locks_its_own_held_ticket_before_taking_the_next(
+    world: World, engine: Engine
+) -> None:
+    """PostgreSQL: a locking query can leave a lock on a ticket another counter called a moment
+    before (the row changed between its snapshot and its lock). A counter that waits for such
+    a lock on its own held ticket must not already hold the next ticket, which the holder of the
+    stray lock may be waiting for: two counters deadlocked that way (bench/queue_ab.py)."""
+    held = world.take("A")
+    world.call("Loket 1")
+    following = world.take("A")
+    stray = _locking_connection(engine, held["id"])  # as a stray lock would hold it
+    pool = ThreadPoolExecutor(1)
+    try:
+        answer = pool.submit(world.call, "Loket 1")
+        for _ in range(200):
+            if _waiting_for_a_lock(engine, 1):
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("call-next did not wait for its held ticket")
+        with engine.connect() as other:
+            other.execute(
+                text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
+                {"id": following["id"]},
+            )  # before the fix: LockNotAvailable, call-next held it while it waited
+            other.rollback()
+    finally:
+        stray.rollback()
+        stray.close()
+        pool.shutdown(wait=True)
+    response = answer.result(timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == following["id"]
+    assert world.ticket(held)["status"] == "done"

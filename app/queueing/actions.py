@@ -58,9 +58,11 @@ def _lock_first_waiting(session: Session, *, service_ids: list[int], today: date
     SKIP LOCKED passes over a waiting ticket that another transaction holds for a moment (being
     cancelled, or called by another counter). Before telling staff that nobody waits, wait for
     that one ticket's holder, inside a savepoint rolled back at once, and look again. A locking
-    query over several rows would instead keep its locks on the rows it passed that no longer
-    wait (a ticket another counter has just called, which that counter's next call-next must
-    lock): three counters calling at once on PostgreSQL deadlocked that way.
+    query that waits over several rows would instead keep its locks on the rows it passed that
+    no longer wait (a ticket another counter has just called, which that counter's next
+    call-next must lock): three counters calling at once on PostgreSQL deadlocked that way.
+    Even SKIP LOCKED can keep such a lock, on a row called and committed between the query's
+    snapshot and its lock; call-next therefore locks its own held ticket before coming here.
     """
     filters = (
         col(Ticket.service_id).in_(service_ids),
@@ -110,6 +112,15 @@ def call_next(
     if expire_stale_tickets(session, clinic=clinic, now=now):
         session.commit()
     get_counter(session, counter_id, lock=True)
+    # The held ticket first: waiting for it (a stray lock from another counter's search, see
+    # _lock_first_waiting) while holding the next ticket, which that counter may be waiting
+    # for, would be a deadlock.
+    held = session.exec(
+        select(Ticket)
+        .where(col(Ticket.counter_id) == counter_id, col(Ticket.status).in_(HELD_STATUSES))
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
     candidate = _lock_first_waiting(
         session,
         service_ids=counter_service_ids(session, counter_id),
@@ -118,12 +129,6 @@ def call_next(
     if candidate is None:
         session.rollback()
         return None
-    held = session.exec(
-        select(Ticket)
-        .where(col(Ticket.counter_id) == counter_id, col(Ticket.status).in_(HELD_STATUSES))
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).first()
     if held is not None:
         _complete(session, held, now=now, actor=actor)
         session.flush()
