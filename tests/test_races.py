@@ -182,15 +182,30 @@ def _locking_connection(engine: Engine, ticket_id: int) -> Connection:
     return connection
 
 
-def _waiting_for_a_lock(engine: Engine, count: int) -> bool:
-    with engine.connect() as connection:
-        waiting = connection.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-    return bool(waiting >= count)
+def wait_until_blocked(engine: Engine, what: str) -> None:
+    """Until a session of this database waits for a row lock (call-next, in its thread)."""
+    for _ in range(200):
+        with engine.connect() as connection:
+            blocked = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        if blocked:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"call-next did not wait for {what}")
+
+
+def lock_now_or_fail(engine: Engine, ticket_id: int) -> None:
+    """Lock the ticket without waiting (LockNotAvailable if anyone holds it), then let go."""
+    with engine.connect() as other:
+        other.execute(
+            text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
+            {"id": ticket_id},
+        )
+        other.rollback()
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # row locks
@@ -209,12 +224,7 @@ def test_call_next_waiting_for_a_held_ticket_keeps_no_lock_on_tickets_it_passed(
     pool = ThreadPoolExecutor(1)
     try:
         answer = pool.submit(world.call, "Loket 2")
-        for _ in range(200):
-            if _waiting_for_a_lock(engine, 1):
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("call-next did not wait for the held tickets")
+        wait_until_blocked(engine, "the held tickets")
         # Another counter calls the first ticket and commits: Loket 2 must pass over it.
         calling_first.execute(
             text("UPDATE ticket SET status = 'called', counter_id = :c WHERE id = :id"),
@@ -223,12 +233,8 @@ def test_call_next_waiting_for_a_held_ticket_keeps_no_lock_on_tickets_it_passed(
         calling_first.commit()
         time.sleep(0.3)  # Loket 2 moves on and waits for the second ticket
         assert not answer.done()
-        with engine.connect() as other:
-            other.execute(
-                text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
-                {"id": first["id"]},
-            )  # before the fix: LockNotAvailable, Loket 2 still held the first ticket
-            other.rollback()
+        # Before the fix: LockNotAvailable, Loket 2 still held the first ticket.
+        lock_now_or_fail(engine, first["id"])
     finally:
         calling_first.close()
         holding_second.rollback()
@@ -254,18 +260,9 @@ def test_call_next_locks_its_own_held_ticket_before_taking_the_next(
     pool = ThreadPoolExecutor(1)
     try:
         answer = pool.submit(world.call, "Loket 1")
-        for _ in range(200):
-            if _waiting_for_a_lock(engine, 1):
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("call-next did not wait for its held ticket")
-        with engine.connect() as other:
-            other.execute(
-                text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
-                {"id": following["id"]},
-            )  # before the fix: LockNotAvailable, call-next held it while it waited
-            other.rollback()
+        wait_until_blocked(engine, "its held ticket")
+        # Before the fix: LockNotAvailable, call-next held the next ticket while it waited.
+        lock_now_or_fail(engine, following["id"])
     finally:
         stray.rollback()
         stray.close()

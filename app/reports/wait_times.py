@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 
 from app.models import Clinic, Counter, Service
 from app.models.rollup import NO_COUNTER, LegRollup, unpack_waits
+from app.queueing.rollups import COUNT_COLUMNS
 from app.reports.figures import PERCENTILES, minutes, percentiles, share
 from app.reports.query import GroupBy, ReportQuery
 
@@ -40,16 +41,6 @@ _KEYS: dict[GroupBy, tuple[tuple[str, Any], ...]] = {
     GroupBy.clinic: (("clinic_id", col(_roll.clinic_id)), ("clinic_name", col(Clinic.name))),
     GroupBy.counter: (("counter_id", col(_roll.counter_id)), ("counter_name", col(Counter.name))),
 }
-_SUMS = (
-    "issued",
-    "served",
-    "no_show",
-    "cancelled",
-    "timed_services",
-    "service_seconds",
-    "targeted",
-    "within_target",
-)
 
 
 def key_names(group_by: Sequence[GroupBy]) -> list[str]:
@@ -88,7 +79,7 @@ def _all_waits(session: Session) -> Any:
 def wait_times(session: Session, query: ReportQuery) -> list[Row]:
     """The report's rows, ordered by their group keys."""
     keys = [column for group in query.group_by for _, column in _KEYS[group]]
-    sums = [func.sum(getattr(_roll, name)) for name in _SUMS]
+    sums = [func.sum(getattr(_roll, name)) for name in COUNT_COLUMNS]
     statement = _joined(select(*keys, *sums, _all_waits(session)), query.group_by)
     statement = (
         statement.where(*rollup_filters(query))
@@ -102,7 +93,9 @@ def wait_times(session: Session, query: ReportQuery) -> list[Row]:
         group = dict(zip(names, result[: len(keys)], strict=True))
         if group.get("counter_id") == NO_COUNTER:
             group["counter_id"] = None
-        totals = dict(zip(_SUMS, result[len(keys) : len(keys) + len(_SUMS)], strict=True))
+        totals = dict(
+            zip(COUNT_COLUMNS, result[len(keys) : len(keys) + len(COUNT_COLUMNS)], strict=True)
+        )
         waits = unpack_waits(result[-1])
         median, p90 = percentiles(waits, PERCENTILES)
         called = len(waits)
