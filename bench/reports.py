@@ -1234,11 +1234,7 @@ def measure(target: Target, days: list[date], runs: int, show_plans: bool) -> No
 
     server = Server(target.url)
     try:
-        with httpx.Client(base_url=server.base, timeout=600) as client:
-            token = client.post(
-                "/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]}
-            ).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
+        with admin_client(server, timeout=600) as client:
 
             def http(params: dict[str, str], expect: int) -> Callable[[], object]:
                 def run() -> object:
@@ -1262,17 +1258,23 @@ def measure(target: Target, days: list[date], runs: int, show_plans: bool) -> No
         server.stop()
 
 
+def admin_client(server: Server, timeout: float) -> httpx.Client:
+    """A client of the server signed in as the bench's admin (the health office)."""
+    client = httpx.Client(base_url=server.base, timeout=timeout)
+    token = client.post(
+        "/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]}
+    ).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
 def measure_exports(target: Target, days: list[date]) -> None:
     """On a fresh server, so its memory reflects only the exports."""
     month_from, month_to, _ = _periods(days)
     print(f"\n{target.label}: ticket-log exports")
     server = Server(target.url)
     try:
-        with httpx.Client(base_url=server.base, timeout=3600) as client:
-            token = client.post(
-                "/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]}
-            ).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
+        with admin_client(server, timeout=3600) as client:
             export(client, server, {"date_from": str(month_from), "date_to": str(month_to)})
             export(client, server, {"date_from": str(days[0]), "date_to": str(days[-1])})
     finally:

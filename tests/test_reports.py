@@ -36,7 +36,7 @@ from app.models.leg import LegOutcome
 from app.reports.query import ReportQuery
 from app.reports.ticket_log import ticket_log_csv
 from tests.clock import FakeClock
-from tests.world import ADMIN_PASSWORD, ADMIN_USERNAME, Headers, Json, World
+from tests.world import Headers, Json, World
 
 API = "/api/v1"
 SEED = 20261123
@@ -116,18 +116,10 @@ STEP_SECONDS = 300  # between two things happening, on average (each is a reques
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     """As in conftest, with the midnight sweep out of the way: here the first call-next of a
     clinic's day expires the day before (and the test checks the expiries' times)."""
-    return Settings(
-        database_url=database_url,
-        run_migrations=False,
-        admin_username=ADMIN_USERNAME,
-        admin_password=ADMIN_PASSWORD,
-        secret_key=None,
-        remote_ticket_rate="5/minute",
-        sweep_seconds=3600,
-    )
+    return settings.model_copy(update={"sweep_seconds": 3600})
 
 
 # --- the workload ------------------------------------------------------------------------------

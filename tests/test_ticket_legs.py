@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from app.models import Clinic, Service, Ticket, TicketEvent, TicketLeg
 from app.queueing.legs import derive_legs
 from tests.clock import FakeClock
+from tests.scenarios import busy_morning
 from tests.world import World
 
 LEG_FIELDS = [name for name in TicketLeg.model_fields if name != "id"]
@@ -91,21 +92,7 @@ def test_legs_that_end_unserved_have_no_service_time(
 def test_the_legs_written_with_the_events_are_the_legs_the_log_alone_gives(
     world: World, clock: FakeClock, engine: Engine
 ) -> None:
-    for round_ in range(12):
-        world.take("A", priority="elderly" if round_ % 4 == 0 else "none")
-        if round_ < 3:  # C's daily quota is 3
-            world.take("C")
-        clock.advance(minutes=2)
-        called = world.call("Loket 1" if round_ % 2 else "Loket 2")
-        if called.status_code == 200 and round_ % 3 == 0:
-            world.act(called.json(), "transfer", service_id=world.services["B"]["id"])
-            world.call("Ruang Umum")
-        if round_ % 5 == 0:
-            held = world.call("Ruang Gigi")
-            if held.status_code == 200:
-                world.act(held.json(), "no-show")
-                world.act(held.json(), "requeue")
-        clock.advance(minutes=3)
+    busy_morning(world, clock)
     with Session(engine) as session:
         stored = {
             (leg.ticket_id, leg.leg): leg.model_dump(include=set(LEG_FIELDS))

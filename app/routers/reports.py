@@ -94,7 +94,8 @@ def read_wait_times(
     ] = "day",
     format: ReportFormat = ReportFormat.json,  # noqa: A002 (the API's name for it)
 ) -> dict[str, object] | Response:
-    """Wait and service times per group, every figure from the legs of the period."""
+    """Wait and service times per group, every figure from the legs of the period (read
+    from their rollups)."""
     query = _query(session, principal, date_from, date_to, clinic_id, service_id, group_by)
     rows = wait_times(session, query)
     columns = [*key_names(query.group_by), *FIGURES]
