@@ -178,14 +178,11 @@
   }
 
   function afterLogin(session) {
-    if (!session.me || session.me.kind !== "user") {
-      A.session.clear();
+    if (!A.loginForm.accept(session, "admin")) {
       showLogin(t("admin.not_allowed"));
       return;
     }
     state.session = session;
-    $("#userbar").hidden = false;
-    $("#userbar-name").textContent = t("admin.signed_in_as", { name: session.me.name });
     $("#userbar-role").textContent = t("admin.role." + session.me.role);
     if (session.me.role === "admin") {
       var stored = A.store.get(CLINIC_KEY);

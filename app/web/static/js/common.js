@@ -339,8 +339,20 @@
   };
 
   /* ---- the sign-in form that /staff, /admin and /office share (templates/_login.html) ----
-     A.loginForm.bind(onSignedIn) wires the form; A.loginForm.show(message) resets it. */
+     A.loginForm.bind(onSignedIn) wires the form; A.loginForm.show(message) resets it;
+     A.loginForm.accept(session, page) shows the user in the userbar ("<page>.signed_in_as")
+     and returns session.me, or drops the session and returns null when it is not a staff or
+     admin account (a device key). */
   A.loginForm = {
+    accept: function (session, page) {
+      if (!session.me || session.me.kind !== "user") {
+        A.session.clear();
+        return null;
+      }
+      A.$("#userbar").hidden = false;
+      A.$("#userbar-name").textContent = A.t(page + ".signed_in_as", { name: session.me.name });
+      return session.me;
+    },
     show: function (message) {
       var error = A.$("#login-error");
       error.textContent = message || "";

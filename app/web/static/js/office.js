@@ -168,14 +168,11 @@
   }
 
   function afterLogin(session) {
-    if (!session.me || session.me.kind !== "user") {
-      A.session.clear();
+    if (!A.loginForm.accept(session, "office")) {
       showLogin(t("office.not_allowed"));
       return;
     }
     state.session = session;
-    $("#userbar").hidden = false;
-    $("#userbar-name").textContent = t("office.signed_in_as", { name: session.me.name });
     $("#userbar-role").textContent = t("office.role." + session.me.role);
     var me = session.me;
     if (me.role !== "admin" && !(me.role === "clinic_admin" && me.clinic_id)) {

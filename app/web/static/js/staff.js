@@ -113,14 +113,11 @@
   }
 
   function afterLogin(session) {
-    if (!session.me || session.me.kind !== "user") {
-      A.session.clear();
+    if (!A.loginForm.accept(session, "staff")) {
       showLogin(t("staff.not_staff"));
       return;
     }
     state.session = session;
-    $("#userbar").hidden = false;
-    $("#userbar-name").textContent = t("staff.signed_in_as", { name: session.me.name });
     $("#userbar-place").textContent = "";
     $("#btn-change-counter").hidden = true;
     if (session.me.clinic_id) {
