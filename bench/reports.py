@@ -34,7 +34,8 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -1258,14 +1259,15 @@ def measure(target: Target, days: list[date], runs: int, show_plans: bool) -> No
         server.stop()
 
 
-def admin_client(server: Server, timeout: float) -> httpx.Client:
+@contextmanager
+def admin_client(server: Server, timeout: float) -> Iterator[httpx.Client]:
     """A client of the server signed in as the bench's admin (the health office)."""
-    client = httpx.Client(base_url=server.base, timeout=timeout)
-    token = client.post(
-        "/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]}
-    ).json()["access_token"]
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
+    with httpx.Client(base_url=server.base, timeout=timeout) as client:
+        token = client.post(
+            "/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]}
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
 
 
 def measure_exports(target: Target, days: list[date]) -> None:
