@@ -395,15 +395,15 @@
      the answer may have been lost (offline, a timeout, a 5xx: the server may have made the
      ticket), so the same tap again gets that ticket; dropped on a 4xx (nothing was made).
      A rejected send carries error.mayHaveMade. */
-  A.TicketTaking = function (clinicId, retryWindowMs) {
+  var TICKET_RETRY_WINDOW_MS = 120000; // a failed tap's key is reused by the same tap this long
+  A.TicketTaking = function (clinicId) {
     this.clinicId = clinicId;
-    this.retryWindowMs = retryWindowMs;
     this.pending = null; // {serviceId, priority, key, at}: a tap whose answer never arrived
   };
   A.TicketTaking.prototype.attemptFor = function (serviceId, priority) {
     var pending = this.pending;
     if (pending && pending.serviceId === serviceId && pending.priority === priority &&
-        Date.now() - pending.at < this.retryWindowMs) {
+        Date.now() - pending.at < TICKET_RETRY_WINDOW_MS) {
       return pending;
     }
     return { serviceId: serviceId, priority: priority, key: A.uuid() };

@@ -16,13 +16,12 @@
   var DEBOUNCE_MS = 400; // feed events in a burst cause one re-read
   var PRIORITY_IDLE_MS = 45000; // a chosen priority nobody used goes back to Umum
   var ERROR_MS = 8000; // a refusal message stays this long
-  var RETRY_WINDOW_MS = 120000; // a failed tap's key is reused by the same tap this long
-  var taking = new A.TicketTaking(clinic.id, RETRY_WINDOW_MS);
   var HOLD_MS = 2000; // holding the discreet control this long opens the settings
   var PRINT_KEEP_MS = 60000; // then the printed ticket's frame (its address holds the token) goes
   var PRINT_LOAD_MS = 8000; // a print page not there by then has failed to print
   var CONFIRM_UNPRINTED_MS = 45000; // a ticket that did not print stays on screen this long
 
+  var taking = new A.TicketTaking(clinic.id); // never two tickets for one tap
   var state = {
     key: null,
     device: null,

@@ -10,10 +10,9 @@
 
   var MINE_STORE = "antrean.take." + clinic.id;
   var REFRESH_MS = 30000;
-  var RETRY_WINDOW_MS = 120000; // a failed tap's key is reused by the same tap this long
-  var taking = new A.TicketTaking(clinic.id, RETRY_WINDOW_MS);
   var GONE = ["cancelled", "expired"];
 
+  var taking = new A.TicketTaking(clinic.id); // never two tickets for one tap
   var state = { services: [], loaded: false, priority: "none", busy: false };
   var tiles = {};
 
