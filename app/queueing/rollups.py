@@ -66,17 +66,17 @@ class Share:
 
 def share_of(leg: LegFigures) -> Share:
     wait, target = leg.wait_seconds, leg.target_wait_minutes
-    targeted = wait is not None and target is not None
-    timed = leg.outcome in SERVED_OUTCOMES and leg.service_seconds is not None
+    served = leg.outcome in SERVED_OUTCOMES
+    service = leg.service_seconds if served else None
     counts = (
         1,
-        int(leg.outcome in SERVED_OUTCOMES),
+        int(served),
         int(leg.outcome is LegOutcome.no_show),
         int(leg.outcome is LegOutcome.cancelled),
-        int(timed),
-        leg.service_seconds if timed and leg.service_seconds is not None else 0.0,
-        int(targeted),
-        int(targeted and wait is not None and target is not None and wait <= target * 60),
+        int(service is not None),
+        service or 0.0,
+        int(wait is not None and target is not None),
+        int(wait is not None and target is not None and wait <= target * 60),
     )
     counter = leg.counter_id if leg.counter_id is not None else NO_COUNTER
     key = (leg.visit_date, leg.clinic_id, leg.entered_hour, leg.service_id, counter)
@@ -107,19 +107,21 @@ def shift(session: Session, before: Share | None, after: Share) -> None:
     _add(session, (after.key, difference, added))
 
 
+def _values(key: Key, counts: Counts, waits: list[float]) -> dict[str, Any]:
+    """A rollup row's columns."""
+    return {
+        **dict(zip(KEY_COLUMNS, key, strict=True)),
+        **dict(zip(COUNT_COLUMNS, counts, strict=True)),
+        "waits": pack_waits(waits),
+    }
+
+
 def _add(session: Session, *changes: tuple[Key, Counts, list[float]]) -> None:
     """One upsert statement: to each row its counts added, its waits appended (rows of
     distinct keys, so one statement never changes a row twice)."""
     session.connection().execute(
         _upsert(session.get_bind().dialect.name),
-        [
-            {
-                **dict(zip(KEY_COLUMNS, key, strict=True)),
-                **dict(zip(COUNT_COLUMNS, counts, strict=True)),
-                "waits": pack_waits(waits),
-            }
-            for key, counts, waits in changes
-        ],
+        [_values(*change) for change in changes],
     )
 
 
@@ -210,12 +212,7 @@ def rebuild_rollups(session: Session, into: Table | TableClause | None = None) -
             select(*LEG_FIGURE_COLUMNS).where(col(TicketLeg.visit_date) == day)
         ).all()
         rows = [
-            {
-                **dict(zip(KEY_COLUMNS, key, strict=True)),
-                **dict(zip(COUNT_COLUMNS, counts, strict=True)),
-                "waits": pack_waits(waits),
-            }
-            for key, (counts, waits) in derive_rollups(legs).items()
+            _values(key, counts, waits) for key, (counts, waits) in derive_rollups(legs).items()
         ]
         if rows:
             session.execute(table.insert(), rows)
