@@ -9,7 +9,7 @@ import io
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from app.db import open_session
@@ -17,21 +17,7 @@ from app.models import Clinic, Counter, Service, Ticket
 from app.models.leg import TicketLeg
 from app.queueing.localday import to_local
 from app.reports.figures import minutes
-from app.reports.query import ReportQuery
-
-
-def leg_filters(query: ReportQuery) -> list[ColumnElement[bool]]:
-    """The legs a report covers: its period, its clinics, its service."""
-    filters = [
-        col(TicketLeg.visit_date) >= query.date_from,
-        col(TicketLeg.visit_date) <= query.date_to,
-    ]
-    if query.clinic_ids is not None:
-        filters.append(col(TicketLeg.clinic_id).in_(query.clinic_ids))
-    if query.service_id is not None:
-        filters.append(col(TicketLeg.service_id) == query.service_id)
-    return filters
-
+from app.reports.query import ReportQuery, covered_by
 
 COLUMNS = (
     "ticket_id",
@@ -110,7 +96,7 @@ def ticket_log_csv(engine: Engine, query: ReportQuery) -> Iterator[str]:
                 col(Ticket.estimate_at_issue_min),
             )
             .join(Ticket, col(Ticket.id) == col(leg.ticket_id))
-            .where(*leg_filters(query))
+            .where(*covered_by(query, leg))
             .order_by(col(leg.visit_date), col(leg.clinic_id), col(leg.ticket_id), col(leg.leg))
             .execution_options(yield_per=BATCH)
         )

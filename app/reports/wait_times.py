@@ -9,14 +9,14 @@ maximum are computed over all of them: exact, never averages of averages.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, cast, func, literal, select
+from sqlalchemy import LargeBinary, cast, func, literal, select
 from sqlmodel import Session, col
 
 from app.models import Clinic, Counter, Service
 from app.models.rollup import NO_COUNTER, LegRollup, unpack_waits
 from app.queueing.rollups import COUNT_COLUMNS
 from app.reports.figures import PERCENTILES, minutes, percentiles, share
-from app.reports.query import GroupBy, ReportQuery
+from app.reports.query import GroupBy, ReportQuery, covered_by
 
 Row = dict[str, Any]
 
@@ -47,16 +47,6 @@ def key_names(group_by: Sequence[GroupBy]) -> list[str]:
     return [name for group in group_by for name, _ in _KEYS[group]]
 
 
-def rollup_filters(query: ReportQuery) -> list[ColumnElement[bool]]:
-    """The rollup rows a report covers: its period, its clinics, its service."""
-    filters = [col(_roll.visit_date) >= query.date_from, col(_roll.visit_date) <= query.date_to]
-    if query.clinic_ids is not None:
-        filters.append(col(_roll.clinic_id).in_(query.clinic_ids))
-    if query.service_id is not None:
-        filters.append(col(_roll.service_id) == query.service_id)
-    return filters
-
-
 def _joined(statement: Any, group_by: Sequence[GroupBy]) -> Any:
     if GroupBy.service in group_by:
         statement = statement.join(Service, col(Service.id) == col(_roll.service_id))
@@ -82,7 +72,7 @@ def wait_times(session: Session, query: ReportQuery) -> list[Row]:
     sums = [func.sum(getattr(_roll, name)) for name in COUNT_COLUMNS]
     statement = _joined(select(*keys, *sums, _all_waits(session)), query.group_by)
     statement = (
-        statement.where(*rollup_filters(query))
+        statement.where(*covered_by(query, _roll))
         .group_by(*keys)
         .having(func.sum(col(_roll.issued)) > 0)  # rows whose legs all moved on are empty
         .order_by(*keys)
