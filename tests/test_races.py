@@ -3,8 +3,9 @@
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 import pytest
@@ -173,13 +174,16 @@ def test_a_refused_action_never_hides_a_waiting_ticket_from_call_next(world: Wor
         assert world.ticket(ticket)["status"] == expected
 
 
-def _locking_connection(engine: Engine, ticket_id: int) -> Connection:
-    """A transaction of its own holding the ticket's row lock, as another counter's would."""
-    connection = engine.connect()
-    connection.execute(
-        text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE"), {"id": ticket_id}
-    )
-    return connection
+@contextmanager
+def holding_lock(engine: Engine, ticket_id: int) -> Iterator[Connection]:
+    """A transaction of its own holding the ticket's row lock, as another counter's would,
+    until the block ends."""
+    with engine.connect() as connection:
+        connection.execute(
+            text("SELECT id FROM ticket WHERE id = :id FOR NO KEY UPDATE"), {"id": ticket_id}
+        )
+        yield connection
+        connection.rollback()
 
 
 def wait_until_blocked(engine: Engine, what: str) -> None:
@@ -219,10 +223,12 @@ def test_call_next_waiting_for_a_held_ticket_keeps_no_lock_on_tickets_it_passed(
     ticket the first had just taken."""
     first, second = world.take("A"), world.take("A")
     other_counter = world.counters["Loket 1"]["id"]
-    calling_first = _locking_connection(engine, first["id"])
-    holding_second = _locking_connection(engine, second["id"])
-    pool = ThreadPoolExecutor(1)
-    try:
+    # The locks are let go before the pool waits for call-next (the last opened, first closed).
+    with (
+        ThreadPoolExecutor(1) as pool,
+        holding_lock(engine, first["id"]) as calling_first,
+        holding_lock(engine, second["id"]),
+    ):
         answer = pool.submit(world.call, "Loket 2")
         wait_until_blocked(engine, "the held tickets")
         # Another counter calls the first ticket and commits: Loket 2 must pass over it.
@@ -235,11 +241,6 @@ def test_call_next_waiting_for_a_held_ticket_keeps_no_lock_on_tickets_it_passed(
         assert not answer.done()
         # Before the fix: LockNotAvailable, Loket 2 still held the first ticket.
         lock_now_or_fail(engine, first["id"])
-    finally:
-        calling_first.close()
-        holding_second.rollback()
-        holding_second.close()
-        pool.shutdown(wait=True)
     response = answer.result(timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["id"] == second["id"]
@@ -256,17 +257,12 @@ def test_call_next_locks_its_own_held_ticket_before_taking_the_next(
     held = world.take("A")
     world.call("Loket 1")
     following = world.take("A")
-    stray = _locking_connection(engine, held["id"])  # as a stray lock would hold it
-    pool = ThreadPoolExecutor(1)
-    try:
+    # The held ticket locked as a stray lock would hold it, until the block ends.
+    with ThreadPoolExecutor(1) as pool, holding_lock(engine, held["id"]):
         answer = pool.submit(world.call, "Loket 1")
         wait_until_blocked(engine, "its held ticket")
         # Before the fix: LockNotAvailable, call-next held the next ticket while it waited.
         lock_now_or_fail(engine, following["id"])
-    finally:
-        stray.rollback()
-        stray.close()
-        pool.shutdown(wait=True)
     response = answer.result(timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["id"] == following["id"]
