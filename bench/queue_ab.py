@@ -50,10 +50,10 @@ def main() -> None:
         )
         try:
             for round_ in range(1, args.rounds + 1):
-                for name, root in trees.items():
+                for tree, (name, root) in enumerate(trees.items()):
                     postgres = None
                     if args.db == "sqlite":
-                        url = f"sqlite:///{tmp}/ab-{round_}-{len(rates[name])}-{id(root)}.db"
+                        url = f"sqlite:///{tmp}/round-{round_}-tree-{tree}.db"
                     else:
                         postgres = ScratchPostgres(args.postgres, "antrean_bench_ab")
                         url = postgres.url
