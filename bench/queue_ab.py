@@ -2,8 +2,9 @@
 
 A shared machine's speed drifts over minutes, so two separate runs of bench/queue_api.py can
 differ by more than a change does. This runs the same load (bench.queue_api.run) against a
-server of each tree in turn, `--rounds` times, each on a fresh database, and prints every round,
-the median per tree and their ratio. The earlier tree is checked out with `git worktree`.
+server of each tree in turn, `--rounds` times, each on a fresh database (the order within a
+round alternating: base first, then this tree first), and prints every round, the median per
+tree and their ratio. The earlier tree is checked out with `git worktree`.
 
     .venv/bin/python -m bench.queue_ab --base 54bdf32 [--db sqlite|postgresql] [--rounds 4]
 """
@@ -50,7 +51,9 @@ def main() -> None:
         )
         try:
             for round_ in range(1, args.rounds + 1):
-                for tree, (name, root) in enumerate(trees.items()):
+                # ABBA: the machine's drift within a round favours neither tree.
+                order = list(enumerate(trees.items()))
+                for tree, (name, root) in order if round_ % 2 else order[::-1]:
                     postgres = None
                     if args.db == "sqlite":
                         url = f"sqlite:///{tmp}/round-{round_}-tree-{tree}.db"
@@ -73,7 +76,11 @@ def main() -> None:
                 check=False,
             )
     base, this = (statistics.median(rates[name]) for name in trees)
-    print(f"median: {args.base} {base:.1f}, this tree {this:.1f}; this/base {this / base:.2f}")
+    paired = statistics.median(t / b for b, t in zip(*rates.values(), strict=True))
+    print(
+        f"median: {args.base} {base:.1f}, this tree {this:.1f}; this/base {this / base:.2f} "
+        f"(median of the rounds' own ratios {paired:.2f})"
+    )
 
 
 if __name__ == "__main__":
