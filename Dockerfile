@@ -14,11 +14,15 @@ RUN useradd --create-home --uid 10001 antrean \
     && chown antrean:antrean /data
 
 WORKDIR /srv/antrean
+# Exactly the tested versions: every package pinned with its hashes in requirements.lock.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
-# Editable, so the service finds migrations/ beside app/ as in a checkout.
-RUN pip install -e .
+# Editable, so the service finds migrations/ beside app/ as in a checkout; the build backend
+# (setuptools) comes from the lock too.
+RUN pip install --no-deps --no-build-isolation -e .
 
 USER antrean
 VOLUME ["/data"]

@@ -4,15 +4,30 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo serve test lint format migrate clean
+.PHONY: install lock browser demo serve test lint format migrate clean
 
-$(STAMP): pyproject.toml
+UV_VERSION := 0.13.8
+
+# Everything installs from the locks (exact versions with hashes), never from ranges:
+# requirements-dev.lock for a checkout (service, build backend, test and lint tools),
+# requirements.lock (the same pins, service only) for the image.
+$(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve both locks after editing pyproject.toml; `make lock UPGRADE=1` moves every pin to
+# the newest release (then run the whole suite, and commit the locks on their own).
+UV := $(VENV)-uv/bin/uv
+COMPILE := $(UV) pip compile --generate-hashes --universal --python-version 3.11 --quiet
+lock:
+	test -x $(UV) || { $(PYTHON) -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml requirements/build.in --extra dev \
+		-o requirements-dev.lock
+	$(COMPILE) pyproject.toml requirements/build.in -c requirements-dev.lock -o requirements.lock
 
 # The browser tests drive Debian's Chromium (Playwright's own download does not work here).
 browser:
@@ -44,4 +59,4 @@ migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache antrean-demo.db*
+	rm -rf $(VENV) $(VENV)-uv *.egg-info .pytest_cache .mypy_cache .ruff_cache antrean-demo.db*
