@@ -114,7 +114,7 @@ class RedisBackend:
                 await asyncio.sleep(delay)
             finally:
                 try:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 except (RedisError, OSError):
                     pass
 
