@@ -6,8 +6,9 @@ so write sessions start with BEGIN IMMEDIATE: writers queue on the lock (busy_ti
 one after another, which is also what makes call-next atomic on SQLite. Read sessions keep the
 deferred BEGIN and, with WAL, never wait for a writer.
 Inside one process, writers also queue on a plain lock before BEGIN IMMEDIATE: SQLite's own
-busy handler waits by sleeping and polling (up to 100 ms a nap), which under a burst of
-concurrent writes turns milliseconds into seconds; a lock hands over at once.
+busy handler waits by sleeping and polling (up to 100 ms a nap); a lock hands over at once.
+In a serving process the writer's thread (app/writer.py) is the only one that writes, so the
+lock is only ever contended at startup (admin bootstrap) and by tests that write directly.
 PostgreSQL needs none of this: the queue code takes row locks.
 """
 
@@ -136,27 +137,10 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; anything but GET/HEAD is a write. What the request committed
-    is published to the realtime feeds afterwards."""
-    from app.realtime.publish import publish_committed  # the feeds build on the models
-
-    write = request.method not in ("GET", "HEAD", "OPTIONS")
-    engine = get_engine(request)
-    with open_session(engine, write=write) as session:
-        try:
-            yield session
-        finally:
-            # Also when the request failed after a commit: what committed is published.
-            session.rollback()
-            hub = getattr(request.app.state, "hub", None)
-            publish_committed(session, engine, hub, request.app.state.clock())
-
-
-def get_read_session(request: Request) -> Iterator[Session]:
-    """A session that never takes SQLite's write lock (for POSTs that only read, like login)."""
+    """One read session per request. Requests never write through it: every state change is
+    a command handed to the writer (app/writer.py), which owns the write transactions."""
     with open_session(get_engine(request), write=False) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]

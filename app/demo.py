@@ -12,6 +12,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from app.auth.passwords import hash_password
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.directory import clinics, counters, devices, services, users
@@ -104,6 +105,7 @@ def _seed_clinic(engine: Engine, code: str, name: str, address: str, admin: User
                 CounterCreate(name=c_name, service_ids=[prefix_ids[p] for p in prefixes]),
             )
         slug = code.lower()
+        password_hash = hash_password(DEMO_STAFF_PASSWORD)
         for username, role in ((f"{slug}.admin", Role.clinic_admin), (f"{slug}.loket", Role.staff)):
             users.create_user(
                 session,
@@ -111,12 +113,14 @@ def _seed_clinic(engine: Engine, code: str, name: str, address: str, admin: User
                     username=username, password=DEMO_STAFF_PASSWORD, role=role, clinic_id=clinic.id
                 ),
                 by=admin,
+                password_hash=password_hash,
             )
         for kind, device_name in (
             (DeviceKind.kiosk, "Kiosk pintu masuk"),
             (DeviceKind.display, "TV ruang tunggu"),
         ):
             devices.create_device(session, clinic.id, DeviceCreate(name=device_name, kind=kind))
+        session.commit()
         return clinic
 
 
@@ -126,6 +130,7 @@ def _fresh_keys(engine: Engine, clinic: Clinic) -> DemoClinic:
             select(Device).where(col(Device.clinic_id) == clinic.id).order_by(col(Device.id))
         )
         keys = {device.kind: devices.rotate_key(session, device) for device in list(found)}
+        session.commit()
     return DemoClinic(
         clinic=clinic, kiosk_key=keys[DeviceKind.kiosk], display_key=keys[DeviceKind.display]
     )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from app.after_commit import AfterCommit
 from app.auth.ratelimit import ClientRateLimit
 from app.auth.tokens import load_signing_key
 from app.clock import Clock, system_clock
@@ -22,6 +23,7 @@ from app.observability.install import install_metrics
 from app.realtime import routes as realtime_routes
 from app.realtime.backends import make_backend
 from app.realtime.hub import Hub
+from app.realtime.publish import feeds_consumer
 from app.realtime.reads import DatabaseReads
 from app.realtime.sweep import sweep_forever
 from app.routers import (
@@ -37,6 +39,7 @@ from app.routers import (
 )
 from app.web import pages
 from app.web.templating import STATIC_DIR
+from app.writer import make_writer
 
 log = logging.getLogger("antrean")
 
@@ -62,7 +65,6 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.database_url)
-        app.state.metrics.watch(app.state.engine)
         if settings.run_migrations:
             upgrade_to_head(app.state.engine)
         bootstrap_admin(app.state.engine, settings.admin_username, settings.admin_password)
@@ -83,9 +85,14 @@ def create_app(
         )
         await hub.start()
         app.state.reads, app.state.hub = reads, hub
-        sweeper = asyncio.create_task(
-            sweep_forever(app.state.engine, clock, hub, settings.sweep_seconds)
+        after_commit = AfterCommit(
+            on_failure=lambda name: app.state.metrics.after_commit_failures.labels(name).inc()
         )
+        after_commit.register("feeds", feeds_consumer(app.state.engine, hub, clock))
+        after_commit.register("metrics", app.state.metrics.consumer())
+        app.state.writer = writer = make_writer(app.state.engine, after_commit)
+        writer.start()
+        sweeper = asyncio.create_task(sweep_forever(writer, clock, settings.sweep_seconds))
         # Thousands of long-lived sockets make full garbage collections long pauses in every
         # socket's feed: keep startup's objects out of them and collect the young less often.
         gc.freeze()
@@ -94,6 +101,7 @@ def create_app(
         sweeper.cancel()
         with suppress(asyncio.CancelledError):
             await sweeper
+        writer.stop()
         await hub.stop()
         if own_engine:
             app.state.engine.dispose()

@@ -28,6 +28,8 @@ DURATION = "antrean_http_request_duration_seconds"
 
 
 def scrape(client: TestClient) -> Samples:
+    # Event counters follow each commit on the after-commit thread: let it catch up first.
+    client.app.state.writer.after_commit.drain()  # type: ignore[attr-defined]
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")

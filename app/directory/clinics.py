@@ -26,7 +26,7 @@ def create_clinic(session: Session, data: ClinicCreate) -> Clinic:
     _ensure_code_free(session, data.code)
     clinic = Clinic.model_validate(data)
     session.add(clinic)
-    session.commit()
+    session.flush()
     return clinic
 
 
@@ -35,5 +35,5 @@ def update_clinic(session: Session, clinic: Clinic, patch: ClinicUpdate) -> Clin
         _ensure_code_free(session, patch.code, except_id=clinic.id)
     apply_patch(clinic, patch, nullable=frozenset({"address", "opening_hours"}))
     session.add(clinic)
-    session.commit()
+    session.flush()
     return clinic

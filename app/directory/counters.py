@@ -52,7 +52,7 @@ def create_counter(session: Session, clinic_id: int, data: CounterCreate) -> Cou
     session.flush()
     assert counter.id is not None
     _link(session, counter.id, service_ids)
-    session.commit()
+    session.flush()
     return counter_public(counter, service_ids)
 
 
@@ -69,7 +69,7 @@ def update_counter(session: Session, counter: Counter, patch: CounterUpdate) -> 
     session.add(counter)
     if service_ids is not None:
         _link(session, counter.id, service_ids)
-    session.commit()
+    session.flush()
     current = session.exec(
         select(CounterService.service_id)
         .where(col(CounterService.counter_id) == counter.id)

@@ -12,7 +12,7 @@ def create_device(session: Session, clinic_id: int, data: DeviceCreate) -> Devic
     secret = new_secret()
     device = Device(clinic_id=clinic_id, name=data.name, kind=data.kind, key_digest=digest(secret))
     session.add(device)
-    session.commit()
+    session.flush()
     assert device.id is not None
     return DeviceWithKey.model_validate(
         {**device.model_dump(), "key": device_key(device.id, secret)}
@@ -24,7 +24,7 @@ def rotate_key(session: Session, device: Device) -> str:
     secret = new_secret()
     device.key_digest = digest(secret)
     session.add(device)
-    session.commit()
+    session.flush()
     assert device.id is not None
     return device_key(device.id, secret)
 

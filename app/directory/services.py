@@ -28,7 +28,7 @@ def create_service(session: Session, clinic_id: int, data: ServiceCreate) -> Ser
     _ensure_prefix_free(session, clinic_id, data.prefix)
     service = Service.model_validate(data, update={"clinic_id": clinic_id})
     session.add(service)
-    session.commit()
+    session.flush()
     return service
 
 
@@ -46,5 +46,5 @@ def update_service(
             raise PrefixInUseToday()
     apply_patch(service, patch, nullable=frozenset({"daily_quota", "target_wait_minutes"}))
     session.add(service)
-    session.commit()
+    session.flush()
     return service

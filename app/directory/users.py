@@ -18,7 +18,7 @@ class UsernameTaken(Conflict):
     detail = "This username is taken"
 
 
-def create_user(session: Session, data: UserCreate, *, by: User) -> User:
+def create_user(session: Session, data: UserCreate, *, by: User, password_hash: str) -> User:
     """Create an account. A clinic_admin creates staff or clinic_admins of their own clinic."""
     if data.role is Role.admin:
         if by.role is not Role.admin:
@@ -36,12 +36,12 @@ def create_user(session: Session, data: UserCreate, *, by: User) -> User:
         raise UsernameTaken()
     user = User(
         username=data.username,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash,
         role=data.role,
         clinic_id=data.clinic_id,
     )
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 

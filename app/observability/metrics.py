@@ -4,8 +4,8 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine
 
+from app.after_commit import Consumer
 from app.models import EventType
 from app.observability import events, multiproc
 
@@ -40,6 +40,12 @@ class Metrics:
             ["clinic_id"],
             registry=self.registry,
         )
+        self.after_commit_failures = Counter(
+            "antrean_after_commit_failures",
+            "Times an after-commit consumer (feeds, metrics) failed; the write stayed committed.",
+            ["consumer"],
+            registry=self.registry,
+        )
         self.websockets = Gauge(
             "antrean_websockets_connected",
             "Open WebSocket feeds: display (TVs, staff consoles) and ticket (phones).",
@@ -64,9 +70,9 @@ class Metrics:
             return self.registry
         return multiproc.registry(directory, self._scrape_time)
 
-    def watch(self, engine: Engine) -> None:
-        """Count the ticket events committed through this engine (the app's database)."""
-        events.watch(engine, self.count)
+    def consumer(self) -> Consumer:
+        """The after-commit consumer that counts this app's committed ticket events."""
+        return events.counting_consumer(self.count)
 
     def count(self, tally: Iterable[events.Tally]) -> None:
         for event_type, clinic_id, channel in tally:

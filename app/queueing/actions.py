@@ -1,6 +1,7 @@
 """What staff and patients do to tickets: call-next, recall, start, complete, no-show, requeue,
-transfer, cancel. Each locks what it changes, follows the state machine, logs an event and
-commits; a refusal raises before anything is written.
+transfer, cancel. Each locks what it changes, follows the state machine and logs an event; a
+refusal raises before anything is written. None commits: they run as commands of the writer
+(app/writer.py), which commits.
 """
 
 from datetime import date, datetime
@@ -11,7 +12,6 @@ from app.models import EventType, Ticket, TicketStatus
 from app.models.ticket import HELD_STATUSES, OPEN_STATUSES
 from app.queueing import events
 from app.queueing.errors import IllegalTransition, SameService, ServiceClosed, ServiceOfOtherClinic
-from app.queueing.expiry import expire_stale_tickets
 from app.queueing.localday import local_date
 from app.queueing.lookup import (
     counter_service_ids,
@@ -107,10 +107,6 @@ def call_next(
     FOR UPDATE SKIP LOCKED, so a second counter takes the next ticket instead of waiting.
     """
     clinic = get_clinic(session, get_counter(session, counter_id).clinic_id)
-    # Yesterday's leftovers are expired in a transaction of their own, so that this one takes
-    # no ticket lock after it has taken the clinic's event sequence (see queueing/events.py).
-    if expire_stale_tickets(session, clinic=clinic, now=now):
-        session.commit()
     get_counter(session, counter_id, lock=True)
     # The held ticket first: waiting for it (a stray lock from another counter's search, see
     # _lock_first_waiting) while holding the next ticket, which that counter may be waiting
@@ -127,7 +123,6 @@ def call_next(
         today=local_date(now, clinic.timezone),
     )
     if candidate is None:
-        session.rollback()
         return None
     if held is not None:
         _complete(session, held, now=now, actor=actor)
@@ -138,7 +133,6 @@ def call_next(
     session.add(candidate)
     session.flush()
     events.record(session, candidate, EventType.called, at=now, actor=actor, counter_id=counter_id)
-    session.commit()
     return candidate
 
 
@@ -150,7 +144,6 @@ def recall(session: Session, *, ticket_id: int, actor: events.Actor, now: dateti
     events.record(
         session, ticket, EventType.recalled, at=now, actor=actor, counter_id=ticket.counter_id
     )
-    session.commit()
     return ticket
 
 
@@ -162,14 +155,12 @@ def start(session: Session, *, ticket_id: int, actor: events.Actor, now: datetim
     events.record(
         session, ticket, EventType.started, at=now, actor=actor, counter_id=ticket.counter_id
     )
-    session.commit()
     return ticket
 
 
 def complete(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Ticket:
     ticket = _lock_current(session, ticket_id, Action.complete, now)
     _complete(session, ticket, now=now, actor=actor)
-    session.commit()
     return ticket
 
 
@@ -180,7 +171,6 @@ def no_show(session: Session, *, ticket_id: int, actor: events.Actor, now: datet
     events.record(
         session, ticket, EventType.no_show, at=now, actor=actor, counter_id=ticket.counter_id
     )
-    session.commit()
     return ticket
 
 
@@ -193,7 +183,6 @@ def requeue(session: Session, *, ticket_id: int, actor: events.Actor, now: datet
     ticket.queue_key = queue_key(now, ticket.priority, service.priority_lead_minutes)
     session.add(ticket)
     events.record(session, ticket, EventType.requeued, at=now, actor=actor)
-    session.commit()
     return ticket
 
 
@@ -230,7 +219,6 @@ def transfer(
     ticket.queue_key = queue_key(now, ticket.priority, target.priority_lead_minutes)
     ticket.called_at = ticket.started_at = None
     session.add(ticket)
-    session.commit()
     return ticket
 
 
@@ -240,5 +228,4 @@ def cancel(session: Session, *, ticket_id: int, actor: events.Actor, now: dateti
     ticket.finished_at = now
     session.add(ticket)
     events.record(session, ticket, EventType.cancelled, at=now, actor=actor)
-    session.commit()
     return ticket

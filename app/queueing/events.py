@@ -6,7 +6,8 @@ server process. The clinic row is locked last in every transaction (after counte
 tickets), so it is held only for the instant before commit and lock order never cycles; the
 leg and its report rollups (app/queueing/rollups.py) are written under it, which serialises
 one clinic's rollup writes.
-Events are also collected on the session for publishing once the transaction has committed.
+Each event is also noted for the after-commit pipeline (app/after_commit.py), which hands it to
+the feeds and the metrics once the transaction holding it has committed.
 """
 
 from dataclasses import dataclass
@@ -15,10 +16,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from app.after_commit import note_event
 from app.models import Clinic, EventType, Ticket, TicketEvent
 from app.queueing.legs import record_leg
-
-PENDING_EVENTS = "antrean_pending_events"
 
 
 @dataclass(frozen=True)
@@ -71,5 +71,6 @@ def record(
     )
     session.add(event)
     record_leg(session, ticket, event)
-    session.info.setdefault(PENDING_EVENTS, []).append(event)
+    channel = ticket.channel.value if event_type is EventType.issued else None
+    note_event(session, event, channel=channel)
     return event

@@ -1,12 +1,14 @@
 """Taking a ticket: checks, numbering, the first leg, and Idempotency-Key replays."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.auth.secrets import digest, new_secret
 from app.clock import Clock
+from app.db import open_session
 from app.models import Channel, Clinic, EventType, Priority, Service, Ticket, TicketStatus
 from app.models.ticket import TicketCreated
 from app.queueing import events
@@ -17,10 +19,11 @@ from app.queueing.lookup import get_service
 from app.queueing.numbering import next_number, ticket_code
 from app.queueing.priority import queue_key
 from app.queueing.queries import WaitModel, ticket_view
+from app.writer import Writer
 
 
-class _DayRolledOver(Exception):
-    pass
+class DayRolledOver(Exception):
+    """Midnight passed between reading the day and taking the number."""
 
 
 @dataclass
@@ -57,7 +60,7 @@ def _issue(
     # Read the clock after the number's lock, so numbers and arrival times agree in order.
     now = clock()
     if local_date(now, clinic.timezone) != visit_date:
-        raise _DayRolledOver()  # midnight passed while waiting for the lock: start again
+        raise DayRolledOver()  # midnight passed while waiting for the lock: start again
     token = new_secret()
     ticket = Ticket(
         clinic_id=service.clinic_id,
@@ -79,7 +82,7 @@ def _issue(
     return _Issued(ticket=ticket, token=token, service=service, wait_model=wait_model)
 
 
-def take_ticket(
+def issue_ticket(
     session: Session,
     *,
     clinic: Clinic,
@@ -91,50 +94,59 @@ def take_ticket(
     idempotency: IdempotencyKey | None = None,
     idempotency_hours: int = 24,
 ) -> TicketCreated:
-    """Issue a ticket and commit; with an idempotency key, a retry gets the first answer."""
+    """The writer's command: issue a ticket (or replay the first answer to its key); the
+    answer is built from what it wrote. Raises `DayRolledOver` when midnight passed while it
+    waited for the number's lock: run it again."""
     if idempotency is not None:
         replayed = replay(session, idempotency)
         if replayed is not None:
             return replayed
-
-    def issue() -> _Issued:
-        return _issue(
-            session,
-            clinic=clinic,
-            service_id=service_id,
-            priority=priority,
-            channel=channel,
-            clock=clock,
-        )
-
-    try:
-        issued = issue()
-    except _DayRolledOver:
-        session.rollback()
-        issued = issue()
+    issued = _issue(
+        session,
+        clinic=clinic,
+        service_id=service_id,
+        priority=priority,
+        channel=channel,
+        clock=clock,
+    )
     ticket = issued.ticket
     view = ticket_view(session, ticket, clinic, issued.service, issued.wait_model)
     ticket.estimate_at_issue_min = view.estimated_wait_minutes
     session.add(ticket)
     created = TicketCreated.model_validate({**view.model_dump(), "token": issued.token})
+    if idempotency is not None:
+        remember(session, idempotency, created, now=clock(), keep_hours=idempotency_hours)
+        session.flush()
+    events.record(
+        session,
+        ticket,
+        EventType.issued,
+        at=ticket.issued_at,
+        actor=actor,
+        to_service_id=service_id,
+    )
+    return created
+
+
+def take_ticket(writer: Writer, **request: Any) -> TicketCreated:
+    """Issue a ticket through the writer; with an idempotency key, a retry gets the first
+    answer, also when it raced the first request from another process."""
+
+    def command(session: Session) -> TicketCreated:
+        return issue_ticket(session, **request)
+
     try:
-        if idempotency is not None:
-            remember(session, idempotency, created, now=clock(), keep_hours=idempotency_hours)
-            session.flush()
-        events.record(
-            session,
-            ticket,
-            EventType.issued,
-            at=ticket.issued_at,
-            actor=actor,
-            to_service_id=service_id,
-        )
-        session.commit()
+        try:
+            return writer.run(command)
+        except DayRolledOver:
+            return writer.run(command)
     except IntegrityError:
         # The same key raced in from a concurrent retry and committed first: answer as it did.
-        session.rollback()
-        replayed = replay(session, idempotency) if idempotency else None
+        idempotency: IdempotencyKey | None = request.get("idempotency")
+        if idempotency is None:
+            raise
+        with open_session(writer.engine, write=False) as session:
+            replayed = replay(session, idempotency)
         if replayed is None:
             raise
         return replayed
-    return created

@@ -1,71 +1,44 @@
-"""After a commit, render the transaction's events once and hand them to the hub.
-
-Sessions collect the events they record (`queueing.events`); a commit moves them to the
-committed list, a rollback drops them. So nothing is ever published that did not commit.
-"""
+"""The realtime feeds' after-commit consumer: render each commit's events once, hand them to
+the hub (which also sends them to the other processes through Redis)."""
 
 import logging
 from collections import defaultdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, event
-from sqlmodel import Session
+from sqlalchemy import Engine
 
+from app.after_commit import Commit, Consumer
+from app.clock import Clock
 from app.db import open_session
-from app.models import TicketEvent
-from app.observability.events import count_committed, note_committed
-from app.queueing.events import PENDING_EVENTS
 from app.realtime.hub import Hub, Message
 from app.realtime.render import render_events
 
 log = logging.getLogger(__name__)
 
-COMMITTED_EVENTS = "antrean_committed_events"
 
-
-@event.listens_for(Session, "after_commit")
-def _move_to_committed(session: Session) -> None:
-    pending: list[TicketEvent] = session.info.pop(PENDING_EVENTS, [])
-    if pending:
-        session.info.setdefault(COMMITTED_EVENTS, []).extend((e.clinic_id, e.seq) for e in pending)
-        note_committed(session, pending)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(PENDING_EVENTS, None)
-
-
-def committed_messages(session: Session, engine: Engine, now: datetime) -> list[Message]:
-    """Render what this session committed (and forget it); call after the commit.
-
-    Rendering reads in a session of its own: on SQLite a read must not queue behind writers.
-    """
-    count_committed(session, engine)  # the metrics' counters, once per committed event
-    committed: list[tuple[int, int]] = session.info.pop(COMMITTED_EVENTS, [])
-    if not committed:
-        return []
+def committed_messages(engine: Engine, commit: Commit, now: datetime) -> list[Message]:
+    """The feed messages for one commit: its ticket events, then a `clinic.changed` for each
+    clinic whose setup changed. Rendering reads in a session of its own, which on SQLite never
+    waits for the writer."""
     by_clinic: dict[int, list[int]] = defaultdict(list)
-    for clinic_id, seq in committed:
-        by_clinic[clinic_id].append(seq)
+    for event in commit.events:
+        by_clinic[event.clinic_id].append(event.seq)
     messages: list[Message] = []
-    with open_session(engine, write=False) as reader:
-        for clinic_id, seqs in by_clinic.items():
-            messages.extend(render_events(reader, clinic_id, min(seqs), max(seqs), now))
+    if by_clinic:
+        with open_session(engine, write=False) as reader:
+            for clinic_id, seqs in by_clinic.items():
+                messages.extend(render_events(reader, clinic_id, min(seqs), max(seqs), now))
+    messages.extend(clinic_changed(clinic_id) for clinic_id in commit.changed_clinics)
     return messages
 
 
-def publish_committed(session: Session, engine: Engine, hub: Any, now: datetime) -> None:
-    """From a worker thread: render and publish this session's committed events. Never
-    raises: the hubs' periodic check delivers whatever could not be published here."""
-    if not session.info.get(COMMITTED_EVENTS) or not isinstance(hub, Hub):
-        return
-    try:
-        hub.publish_threadsafe(committed_messages(session, engine, now))
-    except Exception:
-        log.exception("could not publish committed events")
+def feeds_consumer(engine: Engine, hub: Hub, clock: Clock) -> Consumer:
+    def consume(commit: Commit) -> None:
+        hub.publish_threadsafe(committed_messages(engine, commit, clock()))
+
+    return consume
 
 
 def clinic_changed(clinic_id: int) -> Message:
@@ -80,8 +53,3 @@ def get_hub(request: Request) -> Hub | None:
 
 
 HubDep = Annotated[Hub | None, Depends(get_hub)]
-
-
-def publish_clinic_changed(hub: Hub | None, clinic_id: int) -> None:
-    if hub is not None:
-        hub.publish_threadsafe([clinic_changed(clinic_id)])

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from app.auth.deps import PrincipalDep
 from app.auth.passwords import verify_password
 from app.auth.tokens import issue_access_token
-from app.db import ReadSessionDep
+from app.db import SessionDep
 from app.errors import Unauthorized
 from app.models import DeviceKind, Role, User
 from app.models.base import utcnow
@@ -40,7 +40,7 @@ class Whoami(BaseModel):
 def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: ReadSessionDep,
+    session: SessionDep,
 ) -> AccessToken:
     """Exchange a username and password for a bearer token."""
     username = form.username.strip().lower()

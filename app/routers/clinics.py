@@ -1,15 +1,17 @@
 """Clinics."""
 
 from fastapi import APIRouter, status
+from sqlmodel import Session
 
+from app.after_commit import note_clinic_changed
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
 from app.db import SessionDep
 from app.directory import clinics
 from app.models.clinic import ClinicCreate, ClinicPublic, ClinicUpdate
 from app.queueing.lookup import get_clinic
-from app.realtime.publish import HubDep, publish_clinic_changed
 from app.routers.params import IdPath
+from app.writer import WriterDep
 
 router = APIRouter(prefix="/clinics", tags=["clinics"])
 
@@ -21,10 +23,10 @@ def list_clinics(session: SessionDep) -> list[ClinicPublic]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClinicPublic)
-def create_clinic(data: ClinicCreate, session: SessionDep, principal: PrincipalDep) -> ClinicPublic:
+def create_clinic(data: ClinicCreate, principal: PrincipalDep, writer: WriterDep) -> ClinicPublic:
     """Add a clinic (admin)."""
     permissions.require_admin(principal)
-    return ClinicPublic.model_validate(clinics.create_clinic(session, data))
+    return writer.run(lambda s: ClinicPublic.model_validate(clinics.create_clinic(s, data)))
 
 
 @router.get("/{clinic_id}", response_model=ClinicPublic)
@@ -39,12 +41,16 @@ def update_clinic(
     patch: ClinicUpdate,
     session: SessionDep,
     principal: PrincipalDep,
-    hub: HubDep,
+    writer: WriterDep,
 ) -> ClinicPublic:
     """Change a clinic (admin, or the clinic's own clinic_admin)."""
     permissions.require_user(principal)
-    clinic = get_clinic(session, clinic_id)
+    get_clinic(session, clinic_id)
     permissions.require_clinic_admin(principal, clinic_id)
-    updated = ClinicPublic.model_validate(clinics.update_clinic(session, clinic, patch))
-    publish_clinic_changed(hub, clinic_id)
-    return updated
+
+    def command(session: Session) -> ClinicPublic:
+        updated = clinics.update_clinic(session, get_clinic(session, clinic_id), patch)
+        note_clinic_changed(session, clinic_id)
+        return ClinicPublic.model_validate(updated)
+
+    return writer.run(command)

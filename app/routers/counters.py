@@ -1,7 +1,9 @@
 """Counters of a clinic, and calling the next patient to one."""
 
 from fastapi import APIRouter, Response, status
+from sqlmodel import Session
 
+from app.after_commit import note_clinic_changed
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
 from app.clock import ClockDep
@@ -10,10 +12,11 @@ from app.directory import counters
 from app.models.counter import CounterCreate, CounterPublic, CounterUpdate
 from app.models.ticket import TicketPublic
 from app.queueing import actions
+from app.queueing.expiry import expire_stale_tickets, has_stale_tickets
 from app.queueing.lookup import counter_service_ids, get_clinic, get_counter, get_service
 from app.queueing.queries import clinic_counters, ticket_view
-from app.realtime.publish import HubDep, publish_clinic_changed
 from app.routers.params import IdPath
+from app.writer import WriterDep
 
 router = APIRouter(tags=["counters"])
 
@@ -35,15 +38,18 @@ def create_counter(
     data: CounterCreate,
     session: SessionDep,
     principal: PrincipalDep,
-    hub: HubDep,
+    writer: WriterDep,
 ) -> CounterPublic:
     """Add a counter (admin, clinic_admin)."""
     permissions.require_user(principal)
     get_clinic(session, clinic_id)
     permissions.require_clinic_admin(principal, clinic_id)
-    created = counters.create_counter(session, clinic_id, data)
-    publish_clinic_changed(hub, clinic_id)
-    return created
+
+    def command(session: Session) -> CounterPublic:
+        note_clinic_changed(session, clinic_id)
+        return counters.create_counter(session, clinic_id, data)
+
+    return writer.run(command)
 
 
 @router.get("/counters/{counter_id}", response_model=CounterPublic)
@@ -59,15 +65,18 @@ def update_counter(
     patch: CounterUpdate,
     session: SessionDep,
     principal: PrincipalDep,
-    hub: HubDep,
+    writer: WriterDep,
 ) -> CounterPublic:
     """Rename a counter or change the services it calls from."""
     permissions.require_user(principal)
-    counter = get_counter(session, counter_id)
-    permissions.require_clinic_admin(principal, counter.clinic_id)
-    updated = counters.update_counter(session, counter, patch)
-    publish_clinic_changed(hub, counter.clinic_id)
-    return updated
+    clinic_id = get_counter(session, counter_id).clinic_id
+    permissions.require_clinic_admin(principal, clinic_id)
+
+    def command(session: Session) -> CounterPublic:
+        note_clinic_changed(session, clinic_id)
+        return counters.update_counter(session, get_counter(session, counter_id), patch)
+
+    return writer.run(command)
 
 
 @router.post(
@@ -76,15 +85,31 @@ def update_counter(
     responses={204: {"description": "Nobody is waiting; the counter keeps its ticket"}},
 )
 def call_next(
-    counter_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    counter_id: IdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    writer: WriterDep,
 ) -> TicketPublic | Response:
     """Call the next patient to this counter, completing the ticket it holds first."""
     permissions.require_user(principal)
     counter = get_counter(session, counter_id)
     permissions.require_staff(principal, counter.clinic_id)
     assert principal is not None
-    ticket = actions.call_next(session, counter_id=counter_id, actor=principal.actor, now=clock())
-    if ticket is None:
+    actor, clinic_id = principal.actor, counter.clinic_id
+    if has_stale_tickets(session, clinic=get_clinic(session, clinic_id), now=clock()):
+        # Yesterday's leftovers expire in a transaction of their own, so that call-next takes no
+        # ticket lock after it has taken the clinic's event sequence (see queueing/events.py).
+        writer.run(lambda s: expire_stale_tickets(s, clinic=get_clinic(s, clinic_id), now=clock()))
+
+    def command(session: Session) -> TicketPublic | None:
+        ticket = actions.call_next(session, counter_id=counter_id, actor=actor, now=clock())
+        if ticket is None:
+            return None
+        clinic = get_clinic(session, ticket.clinic_id)
+        return ticket_view(session, ticket, clinic, get_service(session, ticket.service_id))
+
+    called = writer.run(command)
+    if called is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    clinic = get_clinic(session, ticket.clinic_id)
-    return ticket_view(session, ticket, clinic, get_service(session, ticket.service_id))
+    return called

@@ -1,7 +1,9 @@
 """Services of a clinic."""
 
 from fastapi import APIRouter, status
+from sqlmodel import Session
 
+from app.after_commit import note_clinic_changed
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
 from app.clock import ClockDep
@@ -11,14 +13,14 @@ from app.models.service import ServiceCreate, ServicePublic, ServiceUpdate
 from app.queueing.localday import local_date
 from app.queueing.lookup import get_clinic, get_service
 from app.queueing.queries import clinic_services
-from app.realtime.publish import HubDep, publish_clinic_changed
 from app.routers.params import IdPath
+from app.writer import WriterDep
 
 router = APIRouter(tags=["services"])
 
 
 def _public(
-    session: SessionDep, clinic_id: int, service_id: int | None, clock: ClockDep
+    session: Session, clinic_id: int, service_id: int | None, clock: ClockDep
 ) -> ServicePublic:
     listed = clinic_services(session, get_clinic(session, clinic_id), clock())
     return next(item for item in listed if item.id == service_id)
@@ -41,15 +43,19 @@ def create_service(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
-    hub: HubDep,
+    writer: WriterDep,
 ) -> ServicePublic:
     """Add a service (admin, clinic_admin)."""
     permissions.require_user(principal)
     get_clinic(session, clinic_id)
     permissions.require_clinic_admin(principal, clinic_id)
-    service = services.create_service(session, clinic_id, data)
-    publish_clinic_changed(hub, clinic_id)
-    return _public(session, clinic_id, service.id, clock)
+
+    def command(session: Session) -> ServicePublic:
+        service = services.create_service(session, clinic_id, data)
+        note_clinic_changed(session, clinic_id)
+        return _public(session, clinic_id, service.id, clock)
+
+    return writer.run(command)
 
 
 @router.patch("/services/{service_id}", response_model=ServicePublic)
@@ -59,13 +65,18 @@ def update_service(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
-    hub: HubDep,
+    writer: WriterDep,
 ) -> ServicePublic:
     """Change a service: name, prefix, quota, target, entry or transfer-only, open or closed."""
     permissions.require_user(principal)
-    service = get_service(session, service_id)
-    permissions.require_clinic_admin(principal, service.clinic_id)
-    clinic = get_clinic(session, service.clinic_id)
-    services.update_service(session, service, patch, today=local_date(clock(), clinic.timezone))
-    publish_clinic_changed(hub, service.clinic_id)
-    return _public(session, service.clinic_id, service.id, clock)
+    clinic_id = get_service(session, service_id).clinic_id
+    permissions.require_clinic_admin(principal, clinic_id)
+
+    def command(session: Session) -> ServicePublic:
+        service = get_service(session, service_id)
+        today = local_date(clock(), get_clinic(session, clinic_id).timezone)
+        services.update_service(session, service, patch, today=today)
+        note_clinic_changed(session, clinic_id)
+        return _public(session, clinic_id, service_id, clock)
+
+    return writer.run(command)

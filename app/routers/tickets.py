@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.auth import permissions, secrets
 from app.auth.deps import Principal, PrincipalDep
-from app.clock import ClockDep
+from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.models import Channel, Ticket
@@ -20,6 +20,7 @@ from app.queueing.issue import take_ticket
 from app.queueing.lookup import get_clinic, get_service, get_ticket
 from app.queueing.queries import ticket_view
 from app.routers.params import IdPath, TicketIdPath
+from app.writer import Command, Writer, WriterDep
 
 router = APIRouter(tags=["tickets"])
 
@@ -69,6 +70,7 @@ def create_ticket(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
+    writer: WriterDep,
     idempotency_key: IdempotencyHeader = None,
 ) -> TicketCreated:
     """Take a ticket for a service. The response carries the ticket's token, shown only here."""
@@ -91,7 +93,7 @@ def create_ticket(
             priority=data.priority,
         )
     return take_ticket(
-        session,
+        writer,
         clinic=clinic,
         service_id=data.service_id,
         priority=data.priority,
@@ -145,16 +147,29 @@ def cancel_ticket(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
+    writer: WriterDep,
     token: TokenQuery = None,
     x_ticket_token: TokenHeader = None,
 ) -> TicketPublic:
     """Cancel a waiting ticket (the patient with its token, or staff)."""
     ticket = get_ticket(session, ticket_id)
     actor = _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
-    return _view(session, actions.cancel(session, ticket_id=ticket_id, actor=actor, now=clock()))
+    return writer.run(_acting(actions.cancel, ticket_id, actor, clock))
 
 
 StaffAction = Callable[..., Ticket]
+
+
+def _acting(
+    action: StaffAction, ticket_id: int, actor: Actor, clock: Clock, **extra: int
+) -> Command[TicketPublic]:
+    """The writer's command: the action, then the answer built in the same transaction."""
+
+    def command(session: Session) -> TicketPublic:
+        changed = action(session, ticket_id=ticket_id, actor=actor, now=clock(), **extra)
+        return _view(session, changed)
+
+    return command
 
 
 def _staff_action(
@@ -163,54 +178,74 @@ def _staff_action(
     session: Session,
     principal: Principal | None,
     clock: ClockDep,
+    writer: Writer,
     **extra: int,
 ) -> TicketPublic:
     permissions.require_user(principal)
     ticket = get_ticket(session, ticket_id)
     permissions.require_staff(principal, ticket.clinic_id)
     assert principal is not None
-    changed = action(session, ticket_id=ticket_id, actor=principal.actor, now=clock(), **extra)
-    return _view(session, changed)
+    return writer.run(_acting(action, ticket_id, principal.actor, clock, **extra))
 
 
 @router.post("/tickets/{ticket_id}/recall", response_model=TicketPublic)
 def recall(
-    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    writer: WriterDep,
 ) -> TicketPublic:
     """Call a called ticket again (the display repeats it)."""
-    return _staff_action(actions.recall, ticket_id, session, principal, clock)
+    return _staff_action(actions.recall, ticket_id, session, principal, clock, writer)
 
 
 @router.post("/tickets/{ticket_id}/start", response_model=TicketPublic)
 def start(
-    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    writer: WriterDep,
 ) -> TicketPublic:
     """The patient has arrived at the counter: service begins."""
-    return _staff_action(actions.start, ticket_id, session, principal, clock)
+    return _staff_action(actions.start, ticket_id, session, principal, clock, writer)
 
 
 @router.post("/tickets/{ticket_id}/complete", response_model=TicketPublic)
 def complete(
-    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    writer: WriterDep,
 ) -> TicketPublic:
     """Service done."""
-    return _staff_action(actions.complete, ticket_id, session, principal, clock)
+    return _staff_action(actions.complete, ticket_id, session, principal, clock, writer)
 
 
 @router.post("/tickets/{ticket_id}/no-show", response_model=TicketPublic)
 def no_show(
-    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    writer: WriterDep,
 ) -> TicketPublic:
     """The called patient did not come."""
-    return _staff_action(actions.no_show, ticket_id, session, principal, clock)
+    return _staff_action(actions.no_show, ticket_id, session, principal, clock, writer)
 
 
 @router.post("/tickets/{ticket_id}/requeue", response_model=TicketPublic)
 def requeue(
-    ticket_id: TicketIdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    ticket_id: TicketIdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    writer: WriterDep,
 ) -> TicketPublic:
     """A no-show patient turned up late: back into the queue."""
-    return _staff_action(actions.requeue, ticket_id, session, principal, clock)
+    return _staff_action(actions.requeue, ticket_id, session, principal, clock, writer)
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
@@ -220,8 +255,9 @@ def transfer(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
+    writer: WriterDep,
 ) -> TicketPublic:
     """Send the ticket (same code) to another service's queue."""
     return _staff_action(
-        actions.transfer, ticket_id, session, principal, clock, service_id=data.service_id
+        actions.transfer, ticket_id, session, principal, clock, writer, service_id=data.service_id
     )
