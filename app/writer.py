@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.after_commit import AfterCommit, Commit, take_pending
-from app.db import open_session
+from app.db import make_engine, open_session
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,30 @@ MAX_BATCH = 256
 
 
 class Writer:
-    """The interface the routes use: `run` from a worker thread, `arun` from the event loop."""
+    """The interface the routes use: `run` from a worker thread, `arun` from the event loop.
+
+    The writer has connections of its own (`pool_size`), apart from the requests' read
+    sessions: a request holds its read session while it waits for its command, and the writer
+    must never wait for a connection that a waiting request holds.
+    """
+
+    pool_size = 1
 
     def __init__(self, engine: Engine, after_commit: AfterCommit) -> None:
         self.engine = engine
         self.after_commit = after_commit
+        self.write_engine = make_engine(
+            engine.url.render_as_string(hide_password=False),
+            pool_size=self.pool_size,
+            max_overflow=self.pool_size,
+        )
 
     def start(self) -> None:
         self.after_commit.start()
 
     def stop(self) -> None:
         self.after_commit.stop()
+        self.write_engine.dispose()
 
     def run(self, command: Command[T]) -> T:
         raise NotImplementedError
@@ -66,8 +79,10 @@ class Writer:
 class DirectWriter(Writer):
     """A transaction per command, in the calling thread (PostgreSQL)."""
 
+    pool_size = 20
+
     def run(self, command: Command[T]) -> T:
-        with open_session(self.engine, write=True) as session:
+        with open_session(self.write_engine, write=True) as session:
             result = command(session)
             session.flush()
             commit = take_pending(session)
@@ -153,7 +168,7 @@ class BatchingWriter(Writer):
         answered: list[tuple[_Job, Any]] = []
         commit = Commit()
         try:
-            with open_session(self.engine, write=True) as session:
+            with open_session(self.write_engine, write=True) as session:
                 for job in batch:
                     if not job.future.set_running_or_notify_cancel():
                         continue

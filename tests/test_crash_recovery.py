@@ -62,7 +62,7 @@ def test_kill_9_loses_no_committed_ticket_and_numbering_continues(server: Server
                 if response.status_code == 201:
                     confirmed.append(response.json())
 
-    workers = [threading.Thread(target=issue_forever) for _ in range(3)]
+    workers = [threading.Thread(target=issue_forever) for _ in range(8)]
     for worker in workers:
         worker.start()
     deadline = time.monotonic() + 20
