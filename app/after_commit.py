@@ -33,9 +33,14 @@ class Commit:
     # The channel of each ticket issued in this commit, for the metrics (no SQL after commit).
     issued_channels: dict[int, str] = field(default_factory=dict)
     changed_clinics: list[int] = field(default_factory=list)
+    # Accounts and devices whose sign-in changed (app.directory.accounts caches them).
+    changed_users: set[int] = field(default_factory=set)
+    changed_devices: set[int] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.changed_clinics)
+        return bool(
+            self.events or self.changed_clinics or self.changed_users or self.changed_devices
+        )
 
     def extend(self, other: "Commit") -> None:
         self.events.extend(other.events)
@@ -43,6 +48,8 @@ class Commit:
         self.changed_clinics.extend(
             c for c in other.changed_clinics if c not in self.changed_clinics
         )
+        self.changed_users |= other.changed_users
+        self.changed_devices |= other.changed_devices
 
 
 Consumer = Callable[[Commit], None]
@@ -71,6 +78,18 @@ def note_clinic_changed(session: Session, clinic_id: int) -> None:
         pending.changed_clinics.append(clinic_id)
 
 
+def note_account_changed(
+    session: Session, *, user_id: int | None = None, device_id: int | None = None
+) -> None:
+    """A staff account or a device key changed (disabled, revoked, re-keyed): every process
+    forgets what it remembered of it once this commits."""
+    pending = session.info.setdefault(PENDING_EVENTS, Commit())
+    if user_id is not None:
+        pending.changed_users.add(user_id)
+    if device_id is not None:
+        pending.changed_devices.add(device_id)
+
+
 def take_pending(session: Session) -> Commit:
     """What the session recorded since the last call (and forget it)."""
     pending: Commit = session.info.pop(PENDING_EVENTS, None) or Commit()
@@ -83,12 +102,15 @@ class AfterCommit:
     def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
         self._on_failure = on_failure
         self._consumers: list[tuple[str, Consumer]] = []
+        self._inline: list[tuple[str, Consumer]] = []
         self._queue: queue.SimpleQueue[Commit | _Marker | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.failures: dict[str, int] = {}
 
-    def register(self, name: str, consumer: Consumer) -> None:
-        self._consumers.append((name, consumer))
+    def register(self, name: str, consumer: Consumer, *, inline: bool = False) -> None:
+        """`inline` consumers run on the writer's thread before it answers (they must be
+        quick and never block): what they do is seen by the very next request."""
+        (self._inline if inline else self._consumers).append((name, consumer))
 
     def start(self) -> None:
         if self._thread is None:
@@ -105,13 +127,17 @@ class AfterCommit:
         """From the writer, right after a COMMIT returned. Never raises, never waits."""
         if not commit:
             return
+        self._run_each(self._inline, commit)
         if self._thread is None:
             self.run_consumers(commit)
         else:
             self._queue.put(commit)
 
     def run_consumers(self, commit: Commit) -> None:
-        for name, consumer in self._consumers:
+        self._run_each(self._consumers, commit)
+
+    def _run_each(self, consumers: list[tuple[str, Consumer]], commit: Commit) -> None:
+        for name, consumer in consumers:
             try:
                 consumer(commit)
             except Exception:

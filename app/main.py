@@ -16,6 +16,7 @@ from app.auth.tokens import load_signing_key
 from app.clock import Clock, system_clock
 from app.config import Settings, get_settings
 from app.db import make_engine
+from app.directory.accounts import Accounts
 from app.directory.users import bootstrap_admin
 from app.errors import install_error_handlers
 from app.migrate import upgrade_to_head
@@ -75,6 +76,7 @@ def create_app(
             )
         app.state.signing_key = load_signing_key(app.state.engine, settings.secret_key)
         reads = DatabaseReads(app.state.engine)
+        app.state.accounts = accounts = Accounts(app.state.engine)
         hub = Hub(
             make_backend(settings.redis_url, settings.redis_channel),
             lambda clinic_id, first, last: reads.fetch_events(clinic_id, first, last, clock()),
@@ -82,12 +84,17 @@ def create_app(
             max_queue=settings.ws_queue_size,
             poll_seconds=settings.realtime_poll_seconds,
             ping_seconds=settings.ws_ping_seconds,
+            on_notice=lambda notice: accounts.forget(
+                users=notice.get("users", ()), devices=notice.get("devices", ())
+            ),
+            on_resubscribed=accounts.forget_all,
         )
         await hub.start()
         app.state.reads, app.state.hub = reads, hub
         after_commit = AfterCommit(
             on_failure=lambda name: app.state.metrics.after_commit_failures.labels(name).inc()
         )
+        after_commit.register("accounts", accounts.consumer(), inline=True)
         after_commit.register("feeds", feeds_consumer(app.state.engine, hub, clock))
         after_commit.register("metrics", app.state.metrics.consumer())
         app.state.writer = writer = make_writer(app.state.engine, after_commit)

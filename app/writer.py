@@ -193,9 +193,9 @@ class BatchingWriter(Writer):
             return
         self.commits += 1
         self.commands += len(answered)
+        self.after_commit.deliver(commit)
         for job, result in answered:
             job.future.set_result(result)
-        self.after_commit.deliver(commit)
 
 
 def make_writer(engine: Engine, after_commit: AfterCommit) -> Writer:

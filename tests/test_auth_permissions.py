@@ -16,11 +16,10 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.main import create_app
-from app.models import Device, User, metadata
+from app.models import metadata
 from tests.clock import FakeClock
 from tests.world import (
     ADMIN_PASSWORD,
@@ -115,15 +114,15 @@ def test_wrong_password_and_unknown_user_are_the_same_401(world: World) -> None:
     assert wrong.json() == unknown.json()
 
 
-def test_a_disabled_account_cannot_log_in_and_its_token_stops_working(
-    world: World, engine: Engine
-) -> None:
+def test_a_disabled_account_cannot_log_in_and_its_token_stops_working(world: World) -> None:
     ticket = world.take("A")
-    with Session(engine) as session:
-        staff = session.exec(select(User).where(col(User.username) == "klandasan.staff")).one()
-        staff.is_active = False
-        session.add(staff)
-        session.commit()
+    assert world.client.get(f"{API}/auth/me", headers=world.staff).status_code == 200
+    staff_id = user_id(world, "klandasan.staff")
+    disabled = world.client.patch(
+        f"{API}/users/{staff_id}", headers=world.clinic_admin, json={"is_active": False}
+    )
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["is_active"] is False
 
     refused = world.client.post(
         f"{API}/auth/token", data={"username": "klandasan.staff", "password": STAFF_PASSWORD}
@@ -133,7 +132,53 @@ def test_a_disabled_account_cannot_log_in_and_its_token_stops_working(
     assert world.call("Loket 1").status_code == 401
     assert world.act(ticket, "cancel").status_code == 401
     assert read_with_token(world, ticket, ticket["token"]).json()["status"] == "waiting"
+    assert world.client.get(f"{API}/auth/me", headers=world.staff).status_code == 401
     assert world.waiting_codes("A") == ["A-001"]
+
+    enabled = world.client.patch(
+        f"{API}/users/{staff_id}", headers=world.admin, json={"is_active": True}
+    )
+    assert enabled.status_code == 200, enabled.text
+    assert world.call("Loket 1").status_code == 200
+
+
+def test_an_admin_sets_a_new_password_and_the_old_one_stops_working(world: World) -> None:
+    staff_id = user_id(world, "klandasan.staff")
+    changed = world.client.patch(
+        f"{API}/users/{staff_id}", headers=world.clinic_admin, json={"password": "a-new-secret-9"}
+    )
+    assert changed.status_code == 200, changed.text
+    old = world.client.post(
+        f"{API}/auth/token", data={"username": "klandasan.staff", "password": STAFF_PASSWORD}
+    )
+    assert old.status_code == 401
+    assert login(world.client, "klandasan.staff", "a-new-secret-9")
+
+
+def test_who_may_change_an_account(world: World) -> None:
+    staff_id = user_id(world, "klandasan.staff")
+    admin_id = user_id(world, ADMIN_USERNAME)
+    own_admin_id = user_id(world, "klandasan.admin")
+    other = World.build(world.client, code="MANGGAR")
+    cases = [
+        (world.staff, staff_id, {"is_active": False}, 403),  # staff manage no accounts
+        (world.kiosk, staff_id, {"is_active": False}, 403),
+        (other.clinic_admin, staff_id, {"is_active": False}, 403),  # another clinic's
+        (world.clinic_admin, admin_id, {"is_active": False}, 403),  # an admin's account
+        (world.clinic_admin, own_admin_id, {"is_active": False}, 409),  # locking oneself out
+        (world.admin, admin_id, {"is_active": False}, 409),
+        (world.admin, 999_999, {"is_active": False}, 404),
+        (world.admin, staff_id, {"is_active": None}, 422),
+        (world.admin, staff_id, {"password": "short"}, 422),
+        (world.admin, staff_id, {"is_active": "sometimes"}, 422),
+        ({}, staff_id, {"is_active": False}, 401),
+    ]
+    for headers, target, body, expected in cases:
+        response = world.client.patch(f"{API}/users/{target}", headers=headers, json=body)
+        assert response.status_code == expected, (target, body, response.text)
+    accounts = world.client.get(f"{API}/users", headers=world.admin).json()
+    assert all(account["is_active"] for account in accounts)
+    assert world.call("Loket 1").status_code == 204  # the staff token still works
 
 
 # --- credentials that are wrong, tampered with or no longer valid --------------------------
@@ -206,18 +251,43 @@ def test_a_device_key_naming_a_device_id_beyond_the_id_range_is_401(world: World
     assert world.queue() == queue
 
 
-def test_a_revoked_device_key_is_401(world: World, engine: Engine) -> None:
-    device_id = int(token_of(world.kiosk).removeprefix("dk_").partition("_")[0])
+def device_id_of(headers: Headers) -> int:
+    return int(token_of(headers).removeprefix("dk_").partition("_")[0])
+
+
+def test_a_revoked_device_key_is_401(world: World) -> None:
+    device_id = device_id_of(world.kiosk)
     assert world.take("A")["channel"] == "kiosk"
-    with Session(engine) as session:
-        device = session.get(Device, device_id)
-        assert device is not None
-        device.revoked_at = datetime.now(UTC)
-        session.add(device)
-        session.commit()
+    revoked = world.client.post(f"{API}/devices/{device_id}/revoke", headers=world.clinic_admin)
+    assert revoked.status_code == 200, revoked.text
+    first = revoked.json()["revoked_at"]
+    assert first is not None
     refused = world.take_response("A")
     assert refused.status_code == 401
     assert world.waiting_codes("A") == ["A-001"]
+    again = world.client.post(f"{API}/devices/{device_id}/revoke", headers=world.admin)
+    assert again.status_code == 200
+    assert again.json()["revoked_at"] == first
+    listed = world.client.get(f"{API}/clinics/{world.clinic_id}/devices", headers=world.admin)
+    assert {d["id"]: d["revoked_at"] for d in listed.json()}[device_id] == first
+    # The display's key is another device: it still works.
+    assert world.client.get(f"{API}/auth/me", headers=world.display).status_code == 200
+
+
+def test_who_may_revoke_a_device(world: World) -> None:
+    device_id = device_id_of(world.display)
+    other = World.build(world.client, code="MANGGAR")
+    for headers, target, expected in [
+        (world.staff, device_id, 403),
+        (world.kiosk, device_id, 403),
+        (world.display, device_id, 403),
+        (other.clinic_admin, device_id, 403),
+        ({}, device_id, 401),
+        (world.admin, 999_999, 404),
+    ]:
+        response = world.client.post(f"{API}/devices/{target}/revoke", headers=headers)
+        assert response.status_code == expected, (target, response.text)
+    assert world.client.get(f"{API}/auth/me", headers=world.display).status_code == 200
 
 
 def test_a_device_key_with_a_latin1_superscript_digit_is_401_not_500(
@@ -620,7 +690,7 @@ def test_device_keys_are_shown_only_at_creation(world: World) -> None:
         devices: list[Json] = get_json(world.client, f"/clinics/{world.clinic_id}/devices", headers)
         assert len(devices) == 3
         for device in devices:
-            assert set(device) == {"id", "clinic_id", "name", "kind"}
+            assert set(device) == {"id", "clinic_id", "name", "kind", "revoked_at"}
     assert world.take("A", headers=bearer(created_device["key"]))["channel"] == "kiosk"
 
 

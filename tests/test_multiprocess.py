@@ -2,6 +2,7 @@
 process sees what staff do through the other, in order, through a Redis drop and a restart."""
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -159,3 +160,69 @@ def test_the_phone_rate_limit_is_shared_by_every_process(
         for server in (*servers, *servers)
     ]
     assert statuses == [201, 201, 201, 429]
+
+
+def wait_until_refused(
+    bases: list[str], path: str, headers: dict[str, str], deadline: float
+) -> dict[str, float]:
+    """Per server, how long after the start its first 401 on `path` came."""
+    started = time.monotonic()
+    refused: dict[str, float] = {}
+    while len(refused) < len(bases) and time.monotonic() - started < deadline:
+        for base in bases:
+            if base not in refused:
+                status = httpx.get(f"{base}/api/v1{path}", headers=headers).status_code
+                if status == 401:
+                    refused[base] = time.monotonic() - started
+                else:
+                    assert status == 200, status
+        time.sleep(0.02)
+    return refused
+
+
+def test_an_account_or_key_disabled_through_one_process_is_refused_by_both_within_a_second(
+    servers: tuple[ServerProcess, ServerProcess], clinic: Clinic
+) -> None:
+    bases = [servers[0].url, servers[1].url]
+    account = clinic.http.post(
+        "/users",
+        json={
+            "username": "damai.loket",
+            "password": "loket-secret-1",
+            "role": "staff",
+            "clinic_id": clinic.id,
+        },
+    ).json()
+    kiosk = clinic.http.post(
+        f"/clinics/{clinic.id}/devices", json={"name": "Kios", "kind": "kiosk"}
+    ).json()
+    token = httpx.post(
+        f"{bases[1]}/api/v1/auth/token",
+        data={"username": "damai.loket", "password": "loket-secret-1"},
+    ).json()["access_token"]
+    credentials = {
+        "account": {"Authorization": f"Bearer {token}"},
+        "kiosk": {"Authorization": f"Bearer {kiosk['key']}"},
+    }
+    for headers in credentials.values():
+        for base in bases:  # both processes now hold these sign-ins in memory
+            assert httpx.get(f"{base}/api/v1/auth/me", headers=headers).status_code == 200
+
+    disabled = clinic.http.patch(f"/users/{account['id']}", json={"is_active": False})
+    assert disabled.status_code == 200, disabled.text
+    account_refused = wait_until_refused(bases, "/auth/me", credentials["account"], 5)
+    revoked = clinic.http.post(f"/devices/{kiosk['id']}/revoke")
+    assert revoked.status_code == 200, revoked.text
+    kiosk_refused = wait_until_refused(bases, "/auth/me", credentials["kiosk"], 5)
+
+    for refused in (account_refused, kiosk_refused):
+        assert set(refused) == set(bases), refused
+        assert max(refused.values()) < 1.0, refused
+    # The kiosk can no longer take tickets through either process.
+    for base in bases:
+        response = httpx.post(
+            f"{base}/api/v1/clinics/{clinic.id}/tickets",
+            json={"service_id": clinic.service},
+            headers=credentials["kiosk"],
+        )
+        assert response.status_code == 401

@@ -9,9 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import secrets
 from app.auth.tokens import user_id_from_token
-from app.db import SessionDep
+from app.directory.accounts import Accounts, DeviceAccount, StaffAccount
 from app.errors import Unauthorized
-from app.models import Device, User
 from app.models.types import MAX_ID
 from app.queueing.events import Actor
 
@@ -22,8 +21,8 @@ _bearer = HTTPBearer(auto_error=False, description="Staff access token or device
 
 @dataclass(frozen=True)
 class Principal:
-    user: User | None = None
-    device: Device | None = None
+    user: StaffAccount | None = None
+    device: DeviceAccount | None = None
 
     @property
     def actor(self) -> Actor:
@@ -40,34 +39,40 @@ def device_key(device_id: int, secret: str) -> str:
 _DEVICE_KEY = re.compile(rf"^{DEVICE_KEY_PREFIX}([0-9]{{1,10}})_(.+)$")
 
 
-def _device_from_key(session: SessionDep, key: str) -> Device | None:
+def _device_from_key(accounts: Accounts, key: str) -> DeviceAccount | None:
     match = _DEVICE_KEY.match(key)
     if match is None or int(match.group(1)) > MAX_ID:
         return None
     device_id, secret = int(match.group(1)), match.group(2)
-    device = session.get(Device, device_id)
-    if device is None or device.revoked_at is not None:
+    device = accounts.device(device_id)
+    if device is None or device.revoked:
         secrets.matches(secret, "0" * 64)  # same work either way
         return None
     return device if secrets.matches(secret, device.key_digest) else None
 
 
+def get_accounts(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.accounts
+    return accounts
+
+
 def get_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    """None without credentials; 401 for credentials that are wrong or no longer valid."""
+    """None without credentials; 401 for credentials that are wrong or no longer valid.
+    Accounts and devices come from memory (app.directory.accounts): no query, no writer."""
     if credentials is None:
         return None
+    accounts = get_accounts(request)
     token = credentials.credentials
     if token.startswith(DEVICE_KEY_PREFIX):
-        device = _device_from_key(session, token)
+        device = _device_from_key(accounts, token)
         if device is None:
             raise Unauthorized("Invalid device key")
         return Principal(device=device)
     user_id = user_id_from_token(token, key=request.app.state.signing_key)
-    user = session.get(User, user_id) if user_id is not None else None
+    user = accounts.user(user_id) if user_id is not None else None
     if user is None or not user.is_active:
         raise Unauthorized("Invalid or expired token")
     return Principal(user=user)

@@ -2,11 +2,12 @@
 its own clinic; anything else is 403."""
 
 from app.auth.deps import Principal
+from app.directory.accounts import StaffAccount
 from app.errors import Forbidden, Unauthorized
-from app.models import DeviceKind, Role, User
+from app.models import DeviceKind, Role
 
 
-def require_user(principal: Principal | None) -> User:
+def require_user(principal: Principal | None) -> StaffAccount:
     if principal is None:
         raise Unauthorized()
     if principal.user is None:
@@ -14,14 +15,14 @@ def require_user(principal: Principal | None) -> User:
     return principal.user
 
 
-def require_admin(principal: Principal | None) -> User:
+def require_admin(principal: Principal | None) -> StaffAccount:
     user = require_user(principal)
     if user.role is not Role.admin:
         raise Forbidden("Only an admin can do this")
     return user
 
 
-def require_clinic_admin(principal: Principal | None, clinic_id: int) -> User:
+def require_clinic_admin(principal: Principal | None, clinic_id: int) -> StaffAccount:
     """An admin, or a clinic_admin of this clinic."""
     user = require_user(principal)
     if user.role is Role.admin:
@@ -31,7 +32,7 @@ def require_clinic_admin(principal: Principal | None, clinic_id: int) -> User:
     raise Forbidden("Only an admin of this clinic can do this")
 
 
-def require_staff(principal: Principal | None, clinic_id: int) -> User:
+def require_staff(principal: Principal | None, clinic_id: int) -> StaffAccount:
     """An admin, or any staff account (staff or clinic_admin) of this clinic."""
     user = require_user(principal)
     if user.role is Role.admin or user.clinic_id == clinic_id:

@@ -1,11 +1,37 @@
 """Kiosk and display devices and their keys (shown once)."""
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
+from app.after_commit import note_account_changed
 from app.auth.deps import device_key
 from app.auth.secrets import digest, new_secret
+from app.errors import NotFound
 from app.models import Device
 from app.models.device import DeviceCreate, DeviceWithKey
+
+
+class DeviceNotFound(NotFound):
+    detail = "No device with this id"
+
+
+def get_device(session: Session, device_id: int) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise DeviceNotFound()
+    return device
+
+
+def revoke(session: Session, device: Device, *, now: datetime) -> Device:
+    """The device's key stops working, in every process at once; revoking twice keeps the
+    first time."""
+    if device.revoked_at is None:
+        device.revoked_at = now
+        session.add(device)
+        session.flush()
+        note_account_changed(session, device_id=device.id)
+    return device
 
 
 def create_device(session: Session, clinic_id: int, data: DeviceCreate) -> DeviceWithKey:
@@ -25,6 +51,7 @@ def rotate_key(session: Session, device: Device) -> str:
     device.key_digest = digest(secret)
     session.add(device)
     session.flush()
+    note_account_changed(session, device_id=device.id)
     assert device.id is not None
     return device_key(device.id, secret)
 

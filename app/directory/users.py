@@ -6,10 +6,12 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.after_commit import note_account_changed
 from app.auth.passwords import hash_password
-from app.errors import Conflict, Forbidden, InvalidInput
+from app.directory.accounts import StaffAccount
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import Clinic, Role, User
-from app.models.user import UserCreate
+from app.models.user import UserCreate, UserUpdate
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,17 @@ class UsernameTaken(Conflict):
     detail = "This username is taken"
 
 
-def create_user(session: Session, data: UserCreate, *, by: User, password_hash: str) -> User:
+class UserNotFound(NotFound):
+    detail = "No user with this id"
+
+
+class OwnAccount(Conflict):
+    detail = "You cannot disable your own account"
+
+
+def create_user(
+    session: Session, data: UserCreate, *, by: StaffAccount | User, password_hash: str
+) -> User:
     """Create an account. A clinic_admin creates staff or clinic_admins of their own clinic."""
     if data.role is Role.admin:
         if by.role is not Role.admin:
@@ -42,6 +54,53 @@ def create_user(session: Session, data: UserCreate, *, by: User, password_hash: 
     )
     session.add(user)
     session.flush()
+    return user
+
+
+def may_manage(by: StaffAccount, user: User) -> bool:
+    """An admin manages every account; a clinic_admin those of their clinic but no admin's."""
+    if by.role is Role.admin:
+        return True
+    return (
+        by.role is Role.clinic_admin
+        and user.role is not Role.admin
+        and (user.clinic_id == by.clinic_id)
+    )
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+def update_user(
+    session: Session,
+    user_id: int,
+    patch: UserUpdate,
+    *,
+    by: StaffAccount,
+    password_hash: str | None,
+) -> User:
+    """Disable or re-enable an account, or set its password. A disabled account's tokens stop
+    working in every process at once (app.directory.accounts)."""
+    user = get_user(session, user_id)
+    if not may_manage(by, user):
+        raise Forbidden("You cannot change this account")
+    if patch.is_active is False and user.id == by.id:
+        raise OwnAccount()
+    if "is_active" in patch.model_fields_set:
+        if patch.is_active is None:
+            raise InvalidInput("is_active cannot be null")
+        user.is_active = patch.is_active
+    if "password" in patch.model_fields_set:
+        if password_hash is None:
+            raise InvalidInput("password cannot be null")
+        user.password_hash = password_hash
+    session.add(user)
+    session.flush()
+    note_account_changed(session, user_id=user.id)
     return user
 
 

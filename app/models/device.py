@@ -38,6 +38,7 @@ class DevicePublic(SQLModel):
     clinic_id: int
     name: str
     kind: DeviceKind
+    revoked_at: datetime | None = None
 
 
 class DeviceWithKey(DevicePublic):

@@ -35,6 +35,13 @@ class UserCreate(SQLModel):
     clinic_id: Id | None = None
 
 
+class UserUpdate(SQLModel):
+    """What an admin changes on an account: disable or re-enable it, set a new password."""
+
+    is_active: bool | None = None
+    password: Password | None = None
+
+
 class UserPublic(SQLModel):
     id: int
     username: str

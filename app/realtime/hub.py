@@ -21,6 +21,13 @@ Message = dict[str, Any]
 FetchEvents = Callable[[int, int, int], Awaitable[list[Message]]]
 # clinic ids -> their latest committed seq
 CurrentSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
+# A message for the process rather than a clinic's sockets (see `NOTICE_TYPES`)
+Notice = Callable[[Message], None]
+
+# Messages that are no clinic's feed: they go to `on_notice`. `accounts.changed` carries the
+# ids of accounts and devices whose sign-in changed (app.directory.accounts).
+ACCOUNTS_CHANGED = "accounts.changed"
+NOTICE_TYPES = frozenset({ACCOUNTS_CHANGED})
 
 # How long an out-of-order message waits for the one before it (two publishers racing)
 # before the missing ones are read from the database.
@@ -184,8 +191,13 @@ class Hub:
         max_queue: int = 200,
         poll_seconds: float = 2.0,
         ping_seconds: float = 20.0,
+        on_notice: Notice | None = None,
+        on_resubscribed: Callable[[], None] | None = None,
     ) -> None:
         self.backend = backend
+        self._on_notice = on_notice
+        # Called when the backend's subscription came back: notices may have been missed.
+        self._on_resubscribed = on_resubscribed
         self._fetch = fetch_events
         self._current_seqs = current_seqs
         self._max_queue = max_queue
@@ -198,7 +210,7 @@ class Hub:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await self.backend.start(self._deliver, self.catch_up)
+        await self.backend.start(self._deliver, self._resubscribed)
         self._poller = asyncio.create_task(self._poll())
         self._pinger = asyncio.create_task(self._keep_alive())
 
@@ -250,7 +262,16 @@ class Hub:
             missed = await self._fetch(subscriber.clinic_id, seq + 1, delivered)
             subscriber.prepend([Frame.of(m) for m in missed if m["seq"] <= delivered])
 
+    async def _resubscribed(self) -> None:
+        if self._on_resubscribed is not None:
+            self._on_resubscribed()
+        await self.catch_up()
+
     async def _deliver(self, message: Message) -> None:
+        if message.get("type") in NOTICE_TYPES:
+            if self._on_notice is not None:
+                self._on_notice(message)
+            return
         stream = self._streams.get(message.get("clinic_id", 0))
         if stream is None:
             return

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from app.after_commit import Commit, Consumer
 from app.clock import Clock
 from app.db import open_session
-from app.realtime.hub import Hub, Message
+from app.realtime.hub import ACCOUNTS_CHANGED, Hub, Message
 from app.realtime.render import render_events
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 def committed_messages(engine: Engine, commit: Commit, now: datetime) -> list[Message]:
     """The feed messages for one commit: its ticket events, then a `clinic.changed` for each
-    clinic whose setup changed. Rendering reads in a session of its own, which on SQLite never
-    waits for the writer."""
+    clinic whose setup changed, and an `accounts.changed` for the other processes. Rendering
+    reads in a session of its own, which on SQLite never waits for the writer."""
     by_clinic: dict[int, list[int]] = defaultdict(list)
     for event in commit.events:
         by_clinic[event.clinic_id].append(event.seq)
@@ -31,6 +31,8 @@ def committed_messages(engine: Engine, commit: Commit, now: datetime) -> list[Me
             for clinic_id, seqs in by_clinic.items():
                 messages.extend(render_events(reader, clinic_id, min(seqs), max(seqs), now))
     messages.extend(clinic_changed(clinic_id) for clinic_id in commit.changed_clinics)
+    if commit.changed_users or commit.changed_devices:
+        messages.append(accounts_changed(commit))
     return messages
 
 
@@ -45,6 +47,15 @@ def clinic_changed(clinic_id: int) -> Message:
     """Told to a clinic's feeds when its services, counters or settings change (no `seq`: it
     is no ticket event). Displays take a fresh snapshot; patients' feeds recompute."""
     return {"type": "clinic.changed", "clinic_id": clinic_id}
+
+
+def accounts_changed(commit: Commit) -> Message:
+    """Told to every process (this one has forgotten them already): forget these sign-ins."""
+    return {
+        "type": ACCOUNTS_CHANGED,
+        "users": sorted(commit.changed_users),
+        "devices": sorted(commit.changed_devices),
+    }
 
 
 def get_hub(request: Request) -> Hub | None:

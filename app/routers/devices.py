@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.directory import devices
 from app.models.device import DeviceCreate, DevicePublic, DeviceWithKey
@@ -11,10 +12,14 @@ from app.queueing.lookup import get_clinic
 from app.routers.params import IdPath
 from app.writer import WriterDep
 
-router = APIRouter(prefix="/clinics/{clinic_id}/devices", tags=["devices"])
+router = APIRouter(tags=["devices"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeviceWithKey)
+@router.post(
+    "/clinics/{clinic_id}/devices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeviceWithKey,
+)
 def create_device(
     clinic_id: IdPath,
     data: DeviceCreate,
@@ -29,7 +34,7 @@ def create_device(
     return writer.run(lambda s: devices.create_device(s, clinic_id, data))
 
 
-@router.get("", response_model=list[DevicePublic])
+@router.get("/clinics/{clinic_id}/devices", response_model=list[DevicePublic])
 def list_devices(
     clinic_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> list[DevicePublic]:
@@ -40,3 +45,24 @@ def list_devices(
     return [
         DevicePublic.model_validate(device) for device in devices.list_devices(session, clinic_id)
     ]
+
+
+@router.post("/devices/{device_id}/revoke", response_model=DevicePublic)
+def revoke_device(
+    device_id: IdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    writer: WriterDep,
+    clock: ClockDep,
+) -> DevicePublic:
+    """Stop a kiosk's or display's key from working (a lost or stolen device), in every server
+    process within a second. Revoking again changes nothing."""
+    permissions.require_user(principal)
+    clinic_id = devices.get_device(session, device_id).clinic_id
+    permissions.require_clinic_admin(principal, clinic_id)
+    now = clock()
+    return writer.run(
+        lambda s: DevicePublic.model_validate(
+            devices.revoke(s, devices.get_device(s, device_id), now=now)
+        )
+    )

@@ -9,7 +9,8 @@ from app.db import SessionDep
 from app.directory import users
 from app.errors import Forbidden
 from app.models import Role
-from app.models.user import UserCreate, UserPublic
+from app.models.user import UserCreate, UserPublic, UserUpdate
+from app.routers.params import IdPath
 from app.writer import WriterDep
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -39,3 +40,20 @@ def list_users(session: SessionDep, principal: PrincipalDep) -> list[UserPublic]
     return [
         UserPublic.model_validate(user) for user in users.list_users(session, clinic_id=clinic_id)
     ]
+
+
+@router.patch("/{user_id}", response_model=UserPublic)
+def update_user(
+    user_id: IdPath, patch: UserUpdate, principal: PrincipalDep, writer: WriterDep
+) -> UserPublic:
+    """Disable or re-enable an account (`is_active`), or set its password. A disabled account
+    can no longer log in, and its tokens are refused by every server process within a second."""
+    by = permissions.require_user(principal)
+    if by.role is Role.staff:
+        raise Forbidden("Only admins can change accounts")
+    password_hash = hash_password(patch.password) if patch.password is not None else None
+    return writer.run(
+        lambda s: UserPublic.model_validate(
+            users.update_user(s, user_id, patch, by=by, password_hash=password_hash)
+        )
+    )

@@ -1,0 +1,140 @@
+"""Who may sign in, from memory: staff accounts and device keys, so authenticating a request
+costs no query and never waits for the writer.
+
+An entry is read from the database the first time it is asked for, then served from memory
+until a commit changes it. Commits that change an account or a device say so
+(`after_commit.note_account_changed`); the after-commit pipeline drops the entry in this
+process before the writer answers, and the realtime backend tells the other processes (Redis)
+to drop theirs. Entries also age out after `MAX_AGE_SECONDS`, a floor under a lost message.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.after_commit import Commit, Consumer
+from app.models import Device, DeviceKind, Role, User
+
+MAX_AGE_SECONDS = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAccount:
+    id: int
+    username: str
+    role: Role
+    clinic_id: int | None
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAccount:
+    id: int
+    clinic_id: int
+    name: str
+    kind: DeviceKind
+    key_digest: str
+    revoked: bool
+
+
+E = TypeVar("E")
+
+
+class _Entries(Generic[E]):
+    """Entries by id. A load that began before an invalidation of its id is not kept: it may
+    have read what the invalidating commit replaced."""
+
+    def __init__(self, load: Callable[[int], E | None], clock: Callable[[], float]) -> None:
+        self._load = load
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[int, tuple[float, E | None]] = {}
+        self._generation = 0
+
+    def get(self, entry_id: int) -> E | None:
+        found = self._entries.get(entry_id)
+        if found is not None and self._clock() - found[0] < MAX_AGE_SECONDS:
+            return found[1]
+        generation = self._generation
+        loaded_at = self._clock()
+        entry = self._load(entry_id)
+        with self._lock:
+            if generation == self._generation:
+                self._entries[entry_id] = (loaded_at, entry)
+        return entry
+
+    def drop(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._generation += 1
+            for entry_id in ids:
+                self._entries.pop(entry_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+class Accounts:
+    """The staff accounts and devices one process has authenticated lately."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
+        self._engine = engine
+        self._users = _Entries(self._load_user, clock)
+        self._devices = _Entries(self._load_device, clock)
+
+    def user(self, user_id: int) -> StaffAccount | None:
+        return self._users.get(user_id)
+
+    def device(self, device_id: int) -> DeviceAccount | None:
+        return self._devices.get(device_id)
+
+    def forget(self, *, users: Iterable[int] = (), devices: Iterable[int] = ()) -> None:
+        self._users.drop(users)
+        self._devices.drop(devices)
+
+    def consumer(self) -> Consumer:
+        """For the after-commit pipeline, inline: forget what a commit changed before its
+        writer answers, so this process never serves a sign-in its own commit revoked."""
+
+        def consume(commit: Commit) -> None:
+            self.forget(users=commit.changed_users, devices=commit.changed_devices)
+
+        return consume
+
+    def forget_all(self) -> None:
+        """After messages may have been lost (the Redis subscription came back)."""
+        self._users.clear()
+        self._devices.clear()
+
+    def _load_user(self, user_id: int) -> StaffAccount | None:
+        with Session(self._engine) as session:
+            user = session.get(User, user_id)
+            if user is None or user.id is None:
+                return None
+            return StaffAccount(
+                id=user.id,
+                username=user.username,
+                role=user.role,
+                clinic_id=user.clinic_id,
+                is_active=user.is_active,
+            )
+
+    def _load_device(self, device_id: int) -> DeviceAccount | None:
+        with Session(self._engine) as session:
+            device = session.get(Device, device_id)
+            if device is None or device.id is None:
+                return None
+            return DeviceAccount(
+                id=device.id,
+                clinic_id=device.clinic_id,
+                name=device.name,
+                kind=device.kind,
+                key_digest=device.key_digest,
+                revoked=device.revoked_at is not None,
+            )
