@@ -125,10 +125,11 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
 
-def open_session(engine: Engine, *, write: bool) -> Session:
-    """A session whose transaction is declared as writing (or not) before it begins."""
+def open_session(engine: Engine, *, write: bool, info: dict[str, Any] | None = None) -> Session:
+    """A session whose transaction is declared as writing (or not) before it begins. `info`:
+    what the process lends its sessions (the directory's memory, app/directory/setups.py)."""
     bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
-    return Session(bind, expire_on_commit=False)
+    return Session(bind, expire_on_commit=False, info=dict(info) if info else None)
 
 
 def get_engine(request: Request) -> Engine:
@@ -139,7 +140,8 @@ def get_engine(request: Request) -> Engine:
 def get_session(request: Request) -> Iterator[Session]:
     """One read session per request. Requests never write through it: every state change is
     a command handed to the writer (app/writer.py), which owns the write transactions."""
-    with open_session(get_engine(request), write=False) as session:
+    info = getattr(request.app.state, "session_info", None)
+    with open_session(get_engine(request), write=False, info=info) as session:
         yield session
 
 

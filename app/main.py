@@ -5,6 +5,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -17,13 +18,14 @@ from app.clock import Clock, system_clock
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.directory.accounts import Accounts
+from app.directory.setups import SETUPS_INFO, Setups
 from app.directory.users import bootstrap_admin
 from app.errors import install_error_handlers
 from app.migrate import upgrade_to_head
 from app.observability.install import install_metrics
 from app.realtime import routes as realtime_routes
 from app.realtime.backends import make_backend
-from app.realtime.hub import Hub
+from app.realtime.hub import CLINIC_CHANGED, Hub
 from app.realtime.publish import feeds_consumer
 from app.realtime.reads import DatabaseReads
 from app.realtime.sweep import sweep_forever
@@ -54,6 +56,20 @@ def api_router() -> APIRouter:
     return router
 
 
+def forget_changed(notice: dict[str, Any], accounts: Accounts, setups: Setups) -> None:
+    """A commit in another process changed sign-ins or a clinic's setup."""
+    if notice.get("type") == CLINIC_CHANGED:
+        setups.forget([notice["clinic_id"]])
+    else:
+        accounts.forget(users=notice.get("users", ()), devices=notice.get("devices", ()))
+
+
+def forget_all(accounts: Accounts, setups: Setups) -> None:
+    """The Redis subscription came back: what it missed may have changed anything."""
+    accounts.forget_all()
+    setups.forget_all()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -77,6 +93,8 @@ def create_app(
         app.state.signing_key = load_signing_key(app.state.engine, settings.secret_key)
         reads = DatabaseReads(app.state.engine)
         app.state.accounts = accounts = Accounts(app.state.engine)
+        setups = Setups(app.state.engine)
+        app.state.session_info = {SETUPS_INFO: setups}
         hub = Hub(
             make_backend(settings.redis_url, settings.redis_channel),
             lambda clinic_id, first, last: reads.fetch_events(clinic_id, first, last, clock()),
@@ -84,10 +102,8 @@ def create_app(
             max_queue=settings.ws_queue_size,
             poll_seconds=settings.realtime_poll_seconds,
             ping_seconds=settings.ws_ping_seconds,
-            on_notice=lambda notice: accounts.forget(
-                users=notice.get("users", ()), devices=notice.get("devices", ())
-            ),
-            on_resubscribed=accounts.forget_all,
+            on_notice=lambda notice: forget_changed(notice, accounts, setups),
+            on_resubscribed=lambda: forget_all(accounts, setups),
         )
         await hub.start()
         app.state.reads, app.state.hub = reads, hub
@@ -95,9 +111,12 @@ def create_app(
             on_failure=lambda name: app.state.metrics.after_commit_failures.labels(name).inc()
         )
         after_commit.register("accounts", accounts.consumer(), inline=True)
+        after_commit.register("setups", setups.consumer(), inline=True)
         after_commit.register("feeds", feeds_consumer(app.state.engine, hub, clock))
         after_commit.register("metrics", app.state.metrics.consumer())
-        app.state.writer = writer = make_writer(app.state.engine, after_commit)
+        app.state.writer = writer = make_writer(
+            app.state.engine, after_commit, app.state.session_info
+        )
         writer.start()
         sweeper = asyncio.create_task(sweep_forever(writer, clock, settings.sweep_seconds))
         # Thousands of long-lived sockets make full garbage collections long pauses in every

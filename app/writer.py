@@ -53,9 +53,15 @@ class Writer:
 
     pool_size = 1
 
-    def __init__(self, engine: Engine, after_commit: AfterCommit) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        after_commit: AfterCommit,
+        session_info: dict[str, Any] | None = None,
+    ) -> None:
         self.engine = engine
         self.after_commit = after_commit
+        self.session_info = session_info
         self.write_engine = make_engine(
             engine.url.render_as_string(hide_password=False),
             pool_size=self.pool_size,
@@ -82,7 +88,7 @@ class DirectWriter(Writer):
     pool_size = 20
 
     def run(self, command: Command[T]) -> T:
-        with open_session(self.write_engine, write=True) as session:
+        with open_session(self.write_engine, write=True, info=self.session_info) as session:
             result = command(session)
             session.flush()
             commit = take_pending(session)
@@ -101,9 +107,14 @@ class BatchingWriter(Writer):
     """Group commit on one thread (SQLite)."""
 
     def __init__(
-        self, engine: Engine, after_commit: AfterCommit, *, max_batch: int = MAX_BATCH
+        self,
+        engine: Engine,
+        after_commit: AfterCommit,
+        session_info: dict[str, Any] | None = None,
+        *,
+        max_batch: int = MAX_BATCH,
     ) -> None:
-        super().__init__(engine, after_commit)
+        super().__init__(engine, after_commit, session_info)
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -168,7 +179,7 @@ class BatchingWriter(Writer):
         answered: list[tuple[_Job, Any]] = []
         commit = Commit()
         try:
-            with open_session(self.write_engine, write=True) as session:
+            with open_session(self.write_engine, write=True, info=self.session_info) as session:
                 for job in batch:
                     if not job.future.set_running_or_notify_cancel():
                         continue
@@ -198,10 +209,12 @@ class BatchingWriter(Writer):
             job.future.set_result(result)
 
 
-def make_writer(engine: Engine, after_commit: AfterCommit) -> Writer:
+def make_writer(
+    engine: Engine, after_commit: AfterCommit, session_info: dict[str, Any] | None = None
+) -> Writer:
     if engine.dialect.name == "sqlite":
-        return BatchingWriter(engine, after_commit)
-    return DirectWriter(engine, after_commit)
+        return BatchingWriter(engine, after_commit, session_info)
+    return DirectWriter(engine, after_commit, session_info)
 
 
 def get_writer(request: Request) -> Writer:

@@ -5,22 +5,19 @@ An entry is read from the database the first time it is asked for, then served f
 until a commit changes it. Commits that change an account or a device say so
 (`after_commit.note_account_changed`); the after-commit pipeline drops the entry in this
 process before the writer answers, and the realtime backend tells the other processes (Redis)
-to drop theirs. Entries also age out after `MAX_AGE_SECONDS`, a floor under a lost message.
+to drop theirs. Entries also age out (`app.directory.memo`), a floor under a lost message.
 """
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.after_commit import Commit, Consumer
+from app.directory.memo import Memo
 from app.models import Device, DeviceKind, Role, User
-
-MAX_AGE_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,51 +39,13 @@ class DeviceAccount:
     revoked: bool
 
 
-E = TypeVar("E")
-
-
-class _Entries(Generic[E]):
-    """Entries by id. A load that began before an invalidation of its id is not kept: it may
-    have read what the invalidating commit replaced."""
-
-    def __init__(self, load: Callable[[int], E | None], clock: Callable[[], float]) -> None:
-        self._load = load
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: dict[int, tuple[float, E | None]] = {}
-        self._generation = 0
-
-    def get(self, entry_id: int) -> E | None:
-        found = self._entries.get(entry_id)
-        if found is not None and self._clock() - found[0] < MAX_AGE_SECONDS:
-            return found[1]
-        generation = self._generation
-        loaded_at = self._clock()
-        entry = self._load(entry_id)
-        with self._lock:
-            if generation == self._generation:
-                self._entries[entry_id] = (loaded_at, entry)
-        return entry
-
-    def drop(self, ids: Iterable[int]) -> None:
-        with self._lock:
-            self._generation += 1
-            for entry_id in ids:
-                self._entries.pop(entry_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
-
-
 class Accounts:
     """The staff accounts and devices one process has authenticated lately."""
 
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
-        self._users = _Entries(self._load_user, clock)
-        self._devices = _Entries(self._load_device, clock)
+        self._users = Memo(self._load_user, clock)
+        self._devices = Memo(self._load_device, clock)
 
     def user(self, user_id: int) -> StaffAccount | None:
         return self._users.get(user_id)

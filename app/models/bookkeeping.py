@@ -9,13 +9,19 @@ from app.models.base import BigId, UTCDateTime, utcnow
 
 
 class DailySequence(SQLModel, table=True):
-    """Last ticket number given per issuing service and local day."""
+    """Per service and local day: the last ticket number given, and how many tickets wait.
+
+    `waiting` is kept by every change that moves a ticket into or out of the waiting queue
+    (app/queueing/numbering.py), so a new ticket's position costs no count over the queue. A
+    transfer-only service has a row too (last_number 0) once a ticket is sent to it.
+    """
 
     __tablename__ = "daily_sequence"
 
     service_id: int = Field(foreign_key="service.id", primary_key=True)
     visit_date: date = Field(primary_key=True)
     last_number: int
+    waiting: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -11,15 +11,10 @@ from sqlmodel import Session, col, select
 from app.models import EventType, Ticket, TicketStatus
 from app.models.ticket import HELD_STATUSES, OPEN_STATUSES
 from app.queueing import events
-from app.queueing.errors import IllegalTransition, SameService, ServiceClosed, ServiceOfOtherClinic
+from app.queueing.errors import IllegalTransition, SameService, ServiceClosed
 from app.queueing.localday import local_date
-from app.queueing.lookup import (
-    counter_service_ids,
-    get_clinic,
-    get_counter,
-    get_service,
-    get_ticket,
-)
+from app.queueing.lookup import clinic_setup, counter_setup, get_counter, get_ticket, service_in
+from app.queueing.numbering import shift_waiting
 from app.queueing.priority import queue_key
 from app.queueing.states import Action, next_status
 
@@ -30,14 +25,39 @@ def _lock_current(session: Session, ticket_id: int, action: Action, now: datetim
     Refusing before the lock matters on PostgreSQL: call-next passes over locked rows
     (SKIP LOCKED), so a refused action must not hold a waiting ticket even for an instant.
     """
-    _ensure_allowed(session, get_ticket(session, ticket_id), action, now)
+    ticket = get_ticket(session, ticket_id)
+    _ensure_allowed(session, ticket, action, now)
+    if _one_writer(session):
+        return ticket  # read inside the write transaction: nobody else can change it
     ticket = get_ticket(session, ticket_id, lock=True)
     _ensure_allowed(session, ticket, action, now)  # it may have changed while we waited
     return ticket
 
 
+def _one_writer(session: Session) -> bool:
+    """SQLite: write transactions run one at a time, so row locks are moot."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+# Per ticket, the waiting count of its service right after a command queued it (requeue,
+# transfer): the command's answer then computes the position without counting the queue.
+WAITING_AFTER = "antrean_waiting_after"
+
+
+def waiting_after(session: Session, ticket: Ticket) -> int | None:
+    found: dict[int, int] = session.info.get(WAITING_AFTER, {})
+    return found.get(ticket.id or 0)
+
+
+def _queued(session: Session, ticket: Ticket, service_id: int) -> None:
+    """The ticket enters `service_id`'s queue: count it (before the event takes the clinic
+    row, see app/queueing/numbering.py)."""
+    waiting = shift_waiting(session, service_id=service_id, visit_date=ticket.visit_date, by=1)
+    session.info.setdefault(WAITING_AFTER, {})[ticket.id] = waiting
+
+
 def _ensure_allowed(session: Session, ticket: Ticket, action: Action, now: datetime) -> None:
-    clinic = get_clinic(session, ticket.clinic_id)
+    clinic = clinic_setup(session, ticket.clinic_id).clinic
     if ticket.visit_date < local_date(now, clinic.timezone) and ticket.status in OPEN_STATUSES:
         raise IllegalTransition(action.value.replace("_", "-"), "expired")
     next_status(ticket.status, action)
@@ -106,8 +126,9 @@ def call_next(
     counter row is locked (one call at a time per counter) and the candidate is taken with
     FOR UPDATE SKIP LOCKED, so a second counter takes the next ticket instead of waiting.
     """
-    clinic = get_clinic(session, get_counter(session, counter_id).clinic_id)
-    get_counter(session, counter_id, lock=True)
+    setup = counter_setup(session, counter_id)
+    if not _one_writer(session):
+        get_counter(session, counter_id, lock=True)
     # The held ticket first: waiting for it (a stray lock from another counter's search, see
     # _lock_first_waiting) while holding the next ticket, which that counter may be waiting
     # for, would be a deadlock.
@@ -119,11 +140,12 @@ def call_next(
     ).first()
     candidate = _lock_first_waiting(
         session,
-        service_ids=counter_service_ids(session, counter_id),
-        today=local_date(now, clinic.timezone),
+        service_ids=list(setup.counter_services.get(counter_id, ())),
+        today=local_date(now, setup.clinic.timezone),
     )
     if candidate is None:
         return None
+    shift_waiting(session, service_id=candidate.service_id, visit_date=candidate.visit_date, by=-1)
     if held is not None:
         _complete(session, held, now=now, actor=actor)
         session.flush()
@@ -178,10 +200,11 @@ def requeue(session: Session, *, ticket_id: int, actor: events.Actor, now: datet
     """A patient marked no-show turned up: back into the same queue, as of now (same leg)."""
     ticket = _lock_current(session, ticket_id, Action.requeue, now)
     ticket.status = next_status(ticket.status, Action.requeue)
-    service = get_service(session, ticket.service_id)
+    service = service_in(session, clinic_setup(session, ticket.clinic_id), ticket.service_id)
     ticket.counter_id = None
     ticket.queue_key = queue_key(now, ticket.priority, service.priority_lead_minutes)
     session.add(ticket)
+    _queued(session, ticket, ticket.service_id)
     events.record(session, ticket, EventType.requeued, at=now, actor=actor)
     return ticket
 
@@ -191,15 +214,14 @@ def transfer(
 ) -> Ticket:
     """End this leg and queue the same ticket (same code) at another service of the clinic."""
     ticket = _lock_current(session, ticket_id, Action.transfer, now)
-    target = get_service(session, service_id)
-    if target.clinic_id != ticket.clinic_id:
-        raise ServiceOfOtherClinic()
+    target = service_in(session, clinic_setup(session, ticket.clinic_id), service_id)
     if target.id == ticket.service_id:
         raise SameService()
     if not target.is_open:
         raise ServiceClosed()
     status = next_status(ticket.status, Action.transfer)
     from_service_id, from_counter_id = ticket.service_id, ticket.counter_id
+    _queued(session, ticket, service_id)
     events.record(
         session,
         ticket,
@@ -227,5 +249,6 @@ def cancel(session: Session, *, ticket_id: int, actor: events.Actor, now: dateti
     ticket.status = next_status(ticket.status, Action.cancel)
     ticket.finished_at = now
     session.add(ticket)
+    shift_waiting(session, service_id=ticket.service_id, visit_date=ticket.visit_date, by=-1)
     events.record(session, ticket, EventType.cancelled, at=now, actor=actor)
     return ticket

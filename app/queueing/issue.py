@@ -9,16 +9,17 @@ from sqlmodel import Session
 from app.auth.secrets import digest, new_secret
 from app.clock import Clock
 from app.db import open_session
-from app.models import Channel, Clinic, EventType, Priority, Service, Ticket, TicketStatus
+from app.directory.setups import ClinicSetup
+from app.models import Channel, EventType, Priority, Ticket, TicketStatus
 from app.models.ticket import TicketCreated
 from app.queueing import events
-from app.queueing.errors import QuotaFull, ServiceClosed, ServiceOfOtherClinic, TransferOnlyService
+from app.queueing.errors import QuotaFull, ServiceClosed, TransferOnlyService
 from app.queueing.idempotency import IdempotencyKey, remember, replay
 from app.queueing.localday import local_date
-from app.queueing.lookup import get_service
-from app.queueing.numbering import next_number, ticket_code
+from app.queueing.lookup import service_in
+from app.queueing.numbering import take_number, ticket_code
 from app.queueing.priority import queue_key
-from app.queueing.queries import WaitModel, ticket_view
+from app.queueing.queries import WaitModel, public_view, queued_behind
 from app.writer import Writer
 
 
@@ -30,22 +31,21 @@ class DayRolledOver(Exception):
 class _Issued:
     ticket: Ticket
     token: str
-    service: Service
-    wait_model: WaitModel
+    position: int
+    estimate: int
 
 
 def _issue(
     session: Session,
     *,
-    clinic: Clinic,
+    setup: ClinicSetup,
     service_id: int,
     priority: Priority,
     channel: Channel,
     clock: Clock,
 ) -> _Issued:
-    service = get_service(session, service_id)
-    if service.clinic_id != clinic.id:
-        raise ServiceOfOtherClinic()
+    clinic = setup.clinic
+    service = service_in(session, setup, service_id)
     if not service.entry:
         raise TransferOnlyService()
     if not service.is_open:
@@ -53,14 +53,19 @@ def _issue(
     visit_date = local_date(clock(), clinic.timezone)
     # Everything read-only first: on PostgreSQL the number's row lock below is held until
     # commit, and every issuer of this service waits for it.
-    wait_model = WaitModel(session, [service], visit_date)
-    number = next_number(session, service_id=service_id, visit_date=visit_date)
+    wait_model = WaitModel(
+        session, [service], visit_date, counters={service_id: setup.counters_serving(service_id)}
+    )
+    number, waiting = take_number(session, service_id=service_id, visit_date=visit_date)
     if service.daily_quota is not None and number > service.daily_quota:
         raise QuotaFull()
     # Read the clock after the number's lock, so numbers and arrival times agree in order.
     now = clock()
     if local_date(now, clinic.timezone) != visit_date:
         raise DayRolledOver()  # midnight passed while waiting for the lock: start again
+    key = queue_key(now, priority, service.priority_lead_minutes)
+    position = waiting - 1 - queued_behind(session, service_id, visit_date, key)
+    estimate = wait_model.estimate(service_id, position)
     token = new_secret()
     ticket = Ticket(
         clinic_id=service.clinic_id,
@@ -74,18 +79,19 @@ def _issue(
         channel=channel,
         issued_at=now,
         entered_at=now,
-        queue_key=queue_key(now, priority, service.priority_lead_minutes),
+        queue_key=key,
         token_digest=digest(token),
+        estimate_at_issue_min=estimate,
     )
     session.add(ticket)
     session.flush()
-    return _Issued(ticket=ticket, token=token, service=service, wait_model=wait_model)
+    return _Issued(ticket=ticket, token=token, position=position, estimate=estimate)
 
 
 def issue_ticket(
     session: Session,
     *,
-    clinic: Clinic,
+    setup: ClinicSetup,
     service_id: int,
     priority: Priority,
     channel: Channel,
@@ -103,16 +109,14 @@ def issue_ticket(
             return replayed
     issued = _issue(
         session,
-        clinic=clinic,
+        setup=setup,
         service_id=service_id,
         priority=priority,
         channel=channel,
         clock=clock,
     )
     ticket = issued.ticket
-    view = ticket_view(session, ticket, clinic, issued.service, issued.wait_model)
-    ticket.estimate_at_issue_min = view.estimated_wait_minutes
-    session.add(ticket)
+    view = public_view(ticket, setup.clinic, issued.position, issued.estimate)
     created = TicketCreated.model_validate({**view.model_dump(), "token": issued.token})
     if idempotency is not None:
         remember(session, idempotency, created, now=clock(), keep_hours=idempotency_hours)

@@ -14,9 +14,10 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from app.models import Clinic, EventType, Service, Ticket, TicketEvent
+from app.models import EventType, Service, Ticket, TicketEvent
 from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
 from app.queueing.localday import to_local
+from app.queueing.lookup import clinic_setup
 from app.queueing.rollups import share_of, shift
 
 ENDINGS: dict[EventType, LegOutcome] = {
@@ -88,11 +89,11 @@ def advance(leg: TicketLeg, event: TicketEvent) -> None:
 def record_leg(session: Session, ticket: Ticket, event: TicketEvent) -> None:
     """Advance the ticket's legs, and their rollups, by an event being recorded in this
     session."""
-    clinic = session.get(Clinic, event.clinic_id)
-    assert clinic is not None
+    setup = clinic_setup(session, event.clinic_id)
+    clinic = setup.clinic
 
     def start(service_id: int, leg: int) -> TicketLeg:
-        service = session.get(Service, service_id)
+        service = setup.services.get(service_id) or session.get(Service, service_id)
         return begin_leg(
             event,
             visit_date=ticket.visit_date,

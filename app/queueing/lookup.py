@@ -2,8 +2,49 @@
 
 from sqlmodel import Session, col, select
 
+from app.directory.setups import SETUPS_INFO, ClinicSetup, Setups, read_setup
 from app.models import Clinic, Counter, CounterService, Service, Ticket
-from app.queueing.errors import ClinicNotFound, CounterNotFound, ServiceNotFound, TicketNotFound
+from app.queueing.errors import (
+    ClinicNotFound,
+    CounterNotFound,
+    ServiceNotFound,
+    ServiceOfOtherClinic,
+    TicketNotFound,
+)
+
+
+def clinic_setup(session: Session, clinic_id: int) -> ClinicSetup:
+    """The clinic with its services and counters: from the process's memory when the session
+    has it (app.directory.setups), else read through the session. Read-only."""
+    setups: Setups | None = session.info.get(SETUPS_INFO)
+    setup = setups.clinic(clinic_id) if setups is not None else read_setup(session, clinic_id)
+    if setup is None:
+        raise ClinicNotFound()
+    return setup
+
+
+def counter_setup(session: Session, counter_id: int) -> ClinicSetup:
+    """The setup of the counter's clinic (404 for an unknown counter)."""
+    setups: Setups | None = session.info.get(SETUPS_INFO)
+    if setups is not None:
+        setup = setups.of_counter(counter_id)
+    else:
+        counter = session.get(Counter, counter_id)
+        setup = read_setup(session, counter.clinic_id) if counter is not None else None
+    if setup is None:
+        raise CounterNotFound()
+    return setup
+
+
+def service_in(session: Session, setup: ClinicSetup, service_id: int) -> Service:
+    """One of the clinic's services (read-only); 404 when there is none with this id, and
+    ServiceOfOtherClinic when it belongs to another clinic."""
+    service = setup.services.get(service_id)
+    if service is None:
+        if session.get(Service, service_id) is None:
+            raise ServiceNotFound()
+        raise ServiceOfOtherClinic()
+    return service
 
 
 def get_clinic(session: Session, clinic_id: int) -> Clinic:

@@ -1,33 +1,57 @@
-"""Ticket numbers: 1, 2, 3, … per issuing service and local day, without gaps or repeats.
+"""Ticket numbers and waiting counts, per service and local day (`daily_sequence`).
 
-The next number comes from an upsert on `daily_sequence` that increments and returns in one
-statement. It row-locks the sequence until commit on PostgreSQL (SQLite has one writer anyway),
-and rolls back with the ticket if issuing fails, so numbers are never skipped nor given twice.
+The next number comes from an upsert that increments and returns in one statement. It row-locks
+the sequence until commit on PostgreSQL (SQLite has one writer anyway), and rolls back with the
+ticket if issuing fails, so numbers are never skipped nor given twice.
+
+The same row counts the service's waiting tickets: +1 when a ticket enters the queue (issue,
+requeue, transfer in), -1 when it leaves it (called, cancelled). A new ticket's position is then
+that count less the few tickets queued behind it (app/queueing/queries.py), whatever the length
+of the queue. A day's count is no longer kept once the day has ended (expiry leaves it).
+Lock order: a command takes this row before the clinic row (the event sequence), never after.
 """
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.models import DailySequence
 
+_TABLE: Any = DailySequence.__table__  # type: ignore[attr-defined]
 
-def next_number(session: Session, *, service_id: int, visit_date: date) -> int:
+
+def _upsert(session: Session, service_id: int, visit_date: date, **deltas: int) -> Any:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = DailySequence.__table__  # type: ignore[attr-defined]
+    values = {"last_number": 0, "waiting": 0, **deltas}
     statement = (
-        insert(table)
-        .values(service_id=service_id, visit_date=visit_date, last_number=1)
+        insert(_TABLE)
+        .values(service_id=service_id, visit_date=visit_date, **values)
         .on_conflict_do_update(
             index_elements=["service_id", "visit_date"],
-            set_={"last_number": table.c.last_number + 1},
+            set_={name: _TABLE.c[name] + delta for name, delta in deltas.items()},
         )
-        .returning(table.c.last_number)
+        .returning(_TABLE.c.last_number, _TABLE.c.waiting)
     )
-    number: int = session.execute(statement).scalar_one()
-    return number
+    return session.execute(statement).one()
+
+
+def take_number(session: Session, *, service_id: int, visit_date: date) -> tuple[int, int]:
+    """The next ticket number, and how many wait in the service counting that ticket."""
+    number, waiting = _upsert(session, service_id, visit_date, last_number=1, waiting=1)
+    return int(number), int(waiting)
+
+
+def next_number(session: Session, *, service_id: int, visit_date: date) -> int:
+    return take_number(session, service_id=service_id, visit_date=visit_date)[0]
+
+
+def shift_waiting(session: Session, *, service_id: int, visit_date: date, by: int) -> int:
+    """A ticket entered (+1) or left (-1) the service's queue: the count after."""
+    _, waiting = _upsert(session, service_id, visit_date, waiting=by)
+    return int(waiting)
 
 
 def ticket_code(prefix: str, number: int) -> str:

@@ -22,20 +22,49 @@ from app.queueing.estimate import RECENT_TICKETS, estimated_wait_minutes, mean_s
 from app.queueing.localday import local_date, to_local
 
 
-def position_of(session: Session, ticket: Ticket) -> int | None:
-    """How many tickets of its service will be called before this one (0 = next)."""
+def queued_behind(session: Session, service_id: int, visit_date: date, key: datetime) -> int:
+    """Waiting tickets of the service that a ticket joining now with `key` goes ahead of:
+    none for a regular ticket, the priority lead's arrivals for a priority one."""
+    statement = select(func.count()).where(
+        col(Ticket.service_id) == service_id,
+        col(Ticket.visit_date) == visit_date,
+        col(Ticket.status) == TicketStatus.waiting,
+        col(Ticket.queue_key) > key,
+    )
+    return session.exec(statement).one()
+
+
+def position_of(session: Session, ticket: Ticket, *, waiting: int | None = None) -> int | None:
+    """How many tickets of its service will be called before this one (0 = next).
+
+    With `waiting`, the service's waiting count that a command just read (app/queueing/
+    numbering.py) for a ticket that has just entered the queue: then only the tickets queued
+    behind it are counted, a handful (priority arrivals within the lead), never the queue.
+    """
     if ticket.status is not TicketStatus.waiting:
         return None
-    statement = select(func.count()).where(
+    same_queue = (
         col(Ticket.service_id) == ticket.service_id,
         col(Ticket.visit_date) == ticket.visit_date,
         col(Ticket.status) == TicketStatus.waiting,
+    )
+    if waiting is not None:
+        behind = select(func.count()).where(
+            *same_queue,
+            or_(
+                col(Ticket.queue_key) > ticket.queue_key,
+                and_(col(Ticket.queue_key) == ticket.queue_key, col(Ticket.id) > ticket.id),
+            ),
+        )
+        return max(waiting - 1 - session.exec(behind).one(), 0)
+    ahead = select(func.count()).where(
+        *same_queue,
         or_(
             col(Ticket.queue_key) < ticket.queue_key,
             and_(col(Ticket.queue_key) == ticket.queue_key, col(Ticket.id) < ticket.id),
         ),
     )
-    return session.exec(statement).one()
+    return session.exec(ahead).one()
 
 
 def _recent_spans(
@@ -89,10 +118,17 @@ def waiting_per_service(
 class WaitModel:
     """Per service: mean recent service time and counters, for estimating a wait."""
 
-    def __init__(self, session: Session, services: list[Service], visit_date: date) -> None:
+    def __init__(
+        self,
+        session: Session,
+        services: list[Service],
+        visit_date: date,
+        *,
+        counters: dict[int, int] | None = None,
+    ) -> None:
         ids = [service.id for service in services if service.id is not None]
         spans = _recent_spans(session, ids, visit_date)
-        self.counters = _counters_per_service(session, ids)
+        self.counters = counters if counters is not None else _counters_per_service(session, ids)
         self.means = {
             service.id: mean_service_minutes(
                 spans.get(service.id or 0, []), service.default_service_minutes
@@ -111,14 +147,29 @@ def ticket_view(
     ticket: Ticket,
     clinic: Clinic,
     service: Service,
-    wait_model: WaitModel | None = None,
+    *,
+    waiting: int | None = None,
+    counters: int | None = None,
 ) -> TicketPublic:
-    """The ticket as the API shows it, times in the clinic's offset, with position and estimate."""
-    position = position_of(session, ticket)
+    """The ticket as the API shows it, times in the clinic's offset, with position and estimate.
+    `waiting` and `counters` as a command knows them spare the queries (see `position_of`)."""
+    position = position_of(session, ticket, waiting=waiting)
     estimate = None
     if position is not None:
-        model = wait_model or WaitModel(session, [service], ticket.visit_date)
+        model = WaitModel(
+            session,
+            [service],
+            ticket.visit_date,
+            counters=None if counters is None else {service.id or 0: counters},
+        )
         estimate = model.estimate(service.id or 0, position)
+    return public_view(ticket, clinic, position, estimate)
+
+
+def public_view(
+    ticket: Ticket, clinic: Clinic, position: int | None, estimate: int | None
+) -> TicketPublic:
+    """The ticket as the API shows it, times in the clinic's offset."""
     tz = clinic.timezone
     return TicketPublic.model_validate(
         {

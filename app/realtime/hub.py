@@ -24,10 +24,12 @@ CurrentSeqs = Callable[[list[int]], Awaitable[dict[int, int]]]
 # A message for the process rather than a clinic's sockets (see `NOTICE_TYPES`)
 Notice = Callable[[Message], None]
 
-# Messages that are no clinic's feed: they go to `on_notice`. `accounts.changed` carries the
-# ids of accounts and devices whose sign-in changed (app.directory.accounts).
+# Messages the process itself must hear, through `on_notice`: `accounts.changed` (the ids of
+# accounts and devices whose sign-in changed, for no socket) and `clinic.changed` (a clinic's
+# setup changed; also for its sockets). See app/directory/.
 ACCOUNTS_CHANGED = "accounts.changed"
-NOTICE_TYPES = frozenset({ACCOUNTS_CHANGED})
+CLINIC_CHANGED = "clinic.changed"
+NOTICE_TYPES = frozenset({ACCOUNTS_CHANGED, CLINIC_CHANGED})
 
 # How long an out-of-order message waits for the one before it (two publishers racing)
 # before the missing ones are read from the database.
@@ -268,9 +270,10 @@ class Hub:
         await self.catch_up()
 
     async def _deliver(self, message: Message) -> None:
-        if message.get("type") in NOTICE_TYPES:
-            if self._on_notice is not None:
-                self._on_notice(message)
+        kind = message.get("type")
+        if kind in NOTICE_TYPES and self._on_notice is not None:
+            self._on_notice(message)
+        if kind == ACCOUNTS_CHANGED:
             return
         stream = self._streams.get(message.get("clinic_id", 0))
         if stream is None:

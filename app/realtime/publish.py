@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from app.after_commit import Commit, Consumer
 from app.clock import Clock
 from app.db import open_session
-from app.realtime.hub import ACCOUNTS_CHANGED, Hub, Message
+from app.realtime.hub import ACCOUNTS_CHANGED, CLINIC_CHANGED, Hub, Message
 from app.realtime.render import render_events
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def feeds_consumer(engine: Engine, hub: Hub, clock: Clock) -> Consumer:
 def clinic_changed(clinic_id: int) -> Message:
     """Told to a clinic's feeds when its services, counters or settings change (no `seq`: it
     is no ticket event). Displays take a fresh snapshot; patients' feeds recompute."""
-    return {"type": "clinic.changed", "clinic_id": clinic_id}
+    return {"type": CLINIC_CHANGED, "clinic_id": clinic_id}
 
 
 def accounts_changed(commit: Commit) -> Message:

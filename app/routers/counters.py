@@ -13,9 +13,10 @@ from app.models.counter import CounterCreate, CounterPublic, CounterUpdate
 from app.models.ticket import TicketPublic
 from app.queueing import actions
 from app.queueing.expiry import expire_stale_tickets, has_stale_tickets
-from app.queueing.lookup import counter_service_ids, get_clinic, get_counter, get_service
-from app.queueing.queries import clinic_counters, ticket_view
+from app.queueing.lookup import counter_service_ids, counter_setup, get_clinic, get_counter
+from app.queueing.queries import clinic_counters
 from app.routers.params import IdPath
+from app.routers.tickets import ticket_answer
 from app.writer import WriterDep
 
 router = APIRouter(tags=["counters"])
@@ -93,11 +94,11 @@ def call_next(
 ) -> TicketPublic | Response:
     """Call the next patient to this counter, completing the ticket it holds first."""
     permissions.require_user(principal)
-    counter = get_counter(session, counter_id)
-    permissions.require_staff(principal, counter.clinic_id)
+    setup = counter_setup(session, counter_id)
+    permissions.require_staff(principal, setup.clinic_id)
     assert principal is not None
-    actor, clinic_id = principal.actor, counter.clinic_id
-    if has_stale_tickets(session, clinic=get_clinic(session, clinic_id), now=clock()):
+    actor, clinic_id = principal.actor, setup.clinic_id
+    if has_stale_tickets(session, clinic=setup.clinic, now=clock()):
         # Yesterday's leftovers expire in a transaction of their own, so that call-next takes no
         # ticket lock after it has taken the clinic's event sequence (see queueing/events.py).
         writer.run(lambda s: expire_stale_tickets(s, clinic=get_clinic(s, clinic_id), now=clock()))
@@ -106,8 +107,7 @@ def call_next(
         ticket = actions.call_next(session, counter_id=counter_id, actor=actor, now=clock())
         if ticket is None:
             return None
-        clinic = get_clinic(session, ticket.clinic_id)
-        return ticket_view(session, ticket, clinic, get_service(session, ticket.service_id))
+        return ticket_answer(session, ticket)
 
     called = writer.run(command)
     if called is None:

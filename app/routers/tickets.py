@@ -17,7 +17,7 @@ from app.queueing import actions
 from app.queueing.events import Actor
 from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
 from app.queueing.issue import take_ticket
-from app.queueing.lookup import get_clinic, get_service, get_ticket
+from app.queueing.lookup import clinic_setup, get_ticket, service_in
 from app.queueing.queries import ticket_view
 from app.routers.params import IdPath, TicketIdPath
 from app.writer import Command, Writer, WriterDep
@@ -74,7 +74,8 @@ def create_ticket(
     idempotency_key: IdempotencyHeader = None,
 ) -> TicketCreated:
     """Take a ticket for a service. The response carries the ticket's token, shown only here."""
-    clinic = get_clinic(session, clinic_id)
+    setup = clinic_setup(session, clinic_id)
+    clinic = setup.clinic
     channel = _channel_for(principal, clinic_id)
     client_address = request.client.host if request.client else "unknown"
     if channel is Channel.phone:
@@ -94,7 +95,7 @@ def create_ticket(
         )
     return take_ticket(
         writer,
-        clinic=clinic,
+        setup=setup,
         service_id=data.service_id,
         priority=data.priority,
         channel=channel,
@@ -118,12 +119,17 @@ def _authorize_patient_or_staff(
     return principal.actor
 
 
-def _view(session: Session, ticket: Ticket) -> TicketPublic:
+def ticket_answer(session: Session, ticket: Ticket) -> TicketPublic:
+    """The ticket with its position and estimate; the clinic's setup from memory, and inside a
+    command that just queued the ticket, its position without counting the queue."""
+    setup = clinic_setup(session, ticket.clinic_id)
     return ticket_view(
         session,
         ticket,
-        get_clinic(session, ticket.clinic_id),
-        get_service(session, ticket.service_id),
+        setup.clinic,
+        service_in(session, setup, ticket.service_id),
+        waiting=actions.waiting_after(session, ticket),
+        counters=setup.counters_serving(ticket.service_id),
     )
 
 
@@ -138,7 +144,7 @@ def read_ticket(
     """A ticket with its position and estimated wait (ticket token, or staff of the clinic)."""
     ticket = get_ticket(session, ticket_id)
     _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
-    return _view(session, ticket)
+    return ticket_answer(session, ticket)
 
 
 @router.post("/tickets/{ticket_id}/cancel", response_model=TicketPublic)
@@ -167,7 +173,7 @@ def _acting(
 
     def command(session: Session) -> TicketPublic:
         changed = action(session, ticket_id=ticket_id, actor=actor, now=clock(), **extra)
-        return _view(session, changed)
+        return ticket_answer(session, changed)
 
     return command
 

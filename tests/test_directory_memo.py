@@ -1,6 +1,6 @@
 """The sign-in cache keeps no entry it read before a commit changed it."""
 
-from app.directory.accounts import MAX_AGE_SECONDS, _Entries
+from app.directory.memo import MAX_AGE_SECONDS, Memo
 
 
 class Rows:
@@ -22,7 +22,7 @@ class Rows:
 
 def test_entries_are_read_once_then_served_from_memory() -> None:
     rows, now = Rows(), [0.0]
-    entries = _Entries(rows.load, lambda: now[0])
+    entries = Memo(rows.load, lambda: now[0])
     assert [entries.get(1) for _ in range(3)] == ["active"] * 3
     assert rows.loads == 1
     now[0] += MAX_AGE_SECONDS + 1
@@ -32,7 +32,7 @@ def test_entries_are_read_once_then_served_from_memory() -> None:
 
 def test_a_dropped_entry_is_read_again() -> None:
     rows = Rows()
-    entries = _Entries(rows.load, lambda: 0.0)
+    entries = Memo(rows.load, lambda: 0.0)
     entries.get(1)
     rows.value = "disabled"
     entries.drop([1])
@@ -43,7 +43,7 @@ def test_a_load_that_raced_a_change_is_not_kept() -> None:
     """The load read the old row; the change committed and dropped the id while the load was
     under way; the stale answer must not be remembered."""
     rows = Rows()
-    entries = _Entries(rows.load, lambda: 0.0)
+    entries = Memo(rows.load, lambda: 0.0)
 
     def change_commits() -> None:
         rows.value = "disabled"
@@ -52,3 +52,12 @@ def test_a_load_that_raced_a_change_is_not_kept() -> None:
     rows.during_load.append(change_commits)
     assert entries.get(1) == "active"  # this request raced the change
     assert entries.get(1) == "disabled"  # the next one is not served the stale entry
+
+
+def test_a_miss_is_not_kept() -> None:
+    """A device key whose row did not exist yet must work once the device is created."""
+    found: dict[int, str] = {}
+    entries = Memo(found.get, lambda: 0.0)
+    assert entries.get(7) is None
+    found[7] = "created"
+    assert entries.get(7) == "created"

@@ -1,0 +1,47 @@
+"""Rows kept in memory by id, until a commit changes them (the directory's caches)."""
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+# A floor under a lost invalidation: nothing is served from memory for longer than this.
+MAX_AGE_SECONDS = 300.0
+
+E = TypeVar("E")
+
+
+class Memo(Generic[E]):
+    """Entries by id, read on first use. A miss (None) is not kept: what does not exist yet
+    may be created without anyone telling the cache. A load that began before an invalidation
+    of its id is not kept either: it may have read what the invalidating commit replaced."""
+
+    def __init__(self, load: Callable[[int], E | None], clock: Callable[[], float]) -> None:
+        self._load = load
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[int, tuple[float, E]] = {}
+        self._generation = 0
+
+    def get(self, entry_id: int) -> E | None:
+        found = self._entries.get(entry_id)
+        if found is not None and self._clock() - found[0] < MAX_AGE_SECONDS:
+            return found[1]
+        generation = self._generation
+        loaded_at = self._clock()
+        entry = self._load(entry_id)
+        if entry is not None:
+            with self._lock:
+                if generation == self._generation:
+                    self._entries[entry_id] = (loaded_at, entry)
+        return entry
+
+    def drop(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._generation += 1
+            for entry_id in ids:
+                self._entries.pop(entry_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()

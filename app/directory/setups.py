@@ -1,0 +1,119 @@
+"""A clinic's setup from memory: the clinic, its services and its counters, for the hot paths
+(taking a ticket, call-next, ticket actions, legs) so that they read none of it from the
+database.
+
+A setup is read once (three queries), then served from memory until a commit changes it:
+every change to a clinic, its services or counters notes `note_clinic_changed`, and the
+after-commit pipeline drops the setup in this process before the writer answers; the
+`clinic.changed` message that tells the clinic's displays to reload also reaches the other
+processes (Redis), which drop theirs. Entries also age out (`app.directory.memo`).
+
+The rows in a setup are copies shared by every thread: read them, never change them or add
+them to a session. Edits (PATCH) load their own rows.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from app.after_commit import Commit, Consumer
+from app.directory.memo import Memo
+from app.models import Clinic, Counter, CounterService, Service
+
+
+@dataclass(frozen=True)
+class ClinicSetup:
+    clinic: Clinic
+    services: dict[int, Service]
+    counters: dict[int, Counter]
+    # Per counter, the ids of the services it calls from, in id order.
+    counter_services: dict[int, tuple[int, ...]]
+
+    @property
+    def clinic_id(self) -> int:
+        assert self.clinic.id is not None
+        return self.clinic.id
+
+    def counters_serving(self, service_id: int) -> int:
+        return sum(service_id in ids for ids in self.counter_services.values())
+
+
+M = TypeVar("M", Clinic, Service, Counter)
+
+# Where a session finds the process's setups (the writer's and the requests' sessions).
+SETUPS_INFO = "antrean_setups"
+
+
+def _copy(row: M) -> M:
+    return type(row)(**row.model_dump())
+
+
+def read_setup(session: Session, clinic_id: int) -> ClinicSetup | None:
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        return None
+    services = session.exec(select(Service).where(col(Service.clinic_id) == clinic_id))
+    counters = list(session.exec(select(Counter).where(col(Counter.clinic_id) == clinic_id)))
+    links = session.exec(
+        select(CounterService.counter_id, CounterService.service_id)
+        .join(Counter, col(Counter.id) == col(CounterService.counter_id))
+        .where(col(Counter.clinic_id) == clinic_id)
+        .order_by(col(CounterService.service_id))
+    )
+    by_counter: dict[int, list[int]] = {c.id: [] for c in counters if c.id is not None}
+    for counter_id, service_id in links:
+        by_counter[counter_id].append(service_id)
+    return ClinicSetup(
+        clinic=_copy(clinic),
+        services={s.id: _copy(s) for s in services if s.id is not None},
+        counters={c.id: _copy(c) for c in counters if c.id is not None},
+        counter_services={cid: tuple(ids) for cid, ids in by_counter.items()},
+    )
+
+
+class Setups:
+    """The setups of the clinics this process has served lately."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
+        self._engine = engine
+        self._setups = Memo(self._load, clock)
+        # Counters never move between clinics: which clinic a counter belongs to is kept.
+        self._clinic_of_counter: dict[int, int] = {}
+
+    def clinic(self, clinic_id: int) -> ClinicSetup | None:
+        return self._setups.get(clinic_id)
+
+    def of_counter(self, counter_id: int) -> ClinicSetup | None:
+        clinic_id = self._clinic_of_counter.get(counter_id)
+        if clinic_id is None:
+            with Session(self._engine) as session:
+                counter = session.get(Counter, counter_id)
+                if counter is None:
+                    return None
+                clinic_id = self._clinic_of_counter[counter_id] = counter.clinic_id
+        setup = self.clinic(clinic_id)
+        return setup if setup is not None and counter_id in setup.counters else None
+
+    def forget(self, clinic_ids: Iterable[int]) -> None:
+        self._setups.drop(clinic_ids)
+
+    def forget_all(self) -> None:
+        self._setups.clear()
+
+    def consumer(self) -> Consumer:
+        """For the after-commit pipeline, inline: drop what a commit changed before its writer
+        answers, so the next request in this process sees the change."""
+
+        def consume(commit: Commit) -> None:
+            if commit.changed_clinics:
+                self.forget(commit.changed_clinics)
+
+        return consume
+
+    def _load(self, clinic_id: int) -> ClinicSetup | None:
+        with Session(self._engine) as session:
+            return read_setup(session, clinic_id)
