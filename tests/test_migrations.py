@@ -62,3 +62,38 @@ def test_the_event_log_refuses_updates_and_deletes(empty_database_url: str) -> N
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM ticket_event")).scalar_one() == 1
     engine.dispose()
+
+
+def test_the_waiting_counts_migration_counts_the_queues_already_waiting(
+    empty_database_url: str,
+) -> None:
+    """A database from before the kept counts (tickets waiting, one of them transferred to a
+    service that issues none) upgrades with counts equal to its queues."""
+    settings = Settings(
+        database_url=empty_database_url,
+        admin_username=ADMIN_USERNAME,
+        admin_password=ADMIN_PASSWORD,
+    )
+    with TestClient(create_app(settings)) as client:
+        world = World.build(client)
+        for _ in range(3):
+            world.take("A")
+        world.take("C")
+        called = world.call("Loket 1").json()
+        world.act(called, "transfer", service_id=world.services["D"]["id"])
+        expected = {
+            world.services["A"]["id"]: 2,
+            world.services["C"]["id"]: 1,
+            world.services["D"]["id"]: 1,
+        }
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "5b7c1d2e9f40")
+        connection.execute(text("DELETE FROM daily_sequence WHERE last_number = 0"))
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT service_id, waiting FROM daily_sequence")).all()
+    engine.dispose()
+    assert {service_id: waiting for service_id, waiting in rows if waiting} == expected
