@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from app.models import TicketEvent
+from app.models import Priority, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,22 @@ PENDING_EVENTS = "antrean_pending_events"
 CHANGED_CLINICS = "antrean_changed_clinics"
 
 
+@dataclass(frozen=True)
+class TicketBrief:
+    """What a display message shows of a ticket that an event in the commit changed."""
+
+    id: int
+    code: str
+    priority: Priority
+
+
 @dataclass
 class Commit:
     """What one transaction made permanent, in the order it was recorded."""
 
     events: list[TicketEvent] = field(default_factory=list)
+    # The tickets of those events, so the feeds render them without reading them back.
+    tickets: dict[int, TicketBrief] = field(default_factory=dict)
     # The channel of each ticket issued in this commit, for the metrics (no SQL after commit).
     issued_channels: dict[int, str] = field(default_factory=dict)
     changed_clinics: list[int] = field(default_factory=list)
@@ -44,6 +55,7 @@ class Commit:
 
     def extend(self, other: "Commit") -> None:
         self.events.extend(other.events)
+        self.tickets.update(other.tickets)
         self.issued_channels.update(other.issued_channels)
         self.changed_clinics.extend(
             c for c in other.changed_clinics if c not in self.changed_clinics
@@ -62,10 +74,14 @@ class _Marker:
     done: threading.Event
 
 
-def note_event(session: Session, event: TicketEvent, *, channel: str | None = None) -> None:
-    """Called by `events.record`: this event follows the transaction's commit."""
+def note_event(
+    session: Session, event: TicketEvent, ticket: Ticket, *, channel: str | None = None
+) -> None:
+    """Called by `events.record`: this event (of this ticket) follows the transaction's commit."""
     pending = session.info.setdefault(PENDING_EVENTS, Commit())
     pending.events.append(event)
+    assert ticket.id is not None
+    pending.tickets[ticket.id] = TicketBrief(ticket.id, ticket.code, ticket.priority)
     if channel is not None:
         pending.issued_channels[event.ticket_id] = channel
 

@@ -13,7 +13,7 @@ Clock = Callable[[], datetime]
 system_clock: Clock = utcnow
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 

@@ -23,6 +23,7 @@ from app.directory.users import bootstrap_admin
 from app.errors import install_error_handlers
 from app.migrate import upgrade_to_head
 from app.observability.install import install_metrics
+from app.queueing.service_times import SERVICE_TIMES_INFO, ServiceTimes
 from app.realtime import routes as realtime_routes
 from app.realtime.backends import make_backend
 from app.realtime.hub import CLINIC_CHANGED, Hub
@@ -94,7 +95,9 @@ def create_app(
         reads = DatabaseReads(app.state.engine)
         app.state.accounts = accounts = Accounts(app.state.engine)
         setups = Setups(app.state.engine)
-        app.state.session_info = {SETUPS_INFO: setups}
+        service_times = ServiceTimes()
+        app.state.setups = setups
+        app.state.session_info = {SETUPS_INFO: setups, SERVICE_TIMES_INFO: service_times}
         hub = Hub(
             make_backend(settings.redis_url, settings.redis_channel),
             lambda clinic_id, first, last: reads.fetch_events(clinic_id, first, last, clock()),
@@ -112,7 +115,8 @@ def create_app(
         )
         after_commit.register("accounts", accounts.consumer(), inline=True)
         after_commit.register("setups", setups.consumer(), inline=True)
-        after_commit.register("feeds", feeds_consumer(app.state.engine, hub, clock))
+        after_commit.register("service times", service_times.consumer(), inline=True)
+        after_commit.register("feeds", feeds_consumer(app.state.engine, hub, clock, setups))
         after_commit.register("metrics", app.state.metrics.consumer())
         app.state.writer = writer = make_writer(
             app.state.engine, after_commit, app.state.session_info

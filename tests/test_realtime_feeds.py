@@ -1,12 +1,13 @@
 """The display and ticket feeds through the app, on both databases."""
 
 import json
+import threading
 import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from starlette.websockets import WebSocketDisconnect
 
 from app.config import Settings
@@ -239,3 +240,38 @@ def test_a_phone_hears_a_keep_alive_while_the_clinic_is_busy_with_other_tickets(
         while not kinds or kinds[-1] != "ticket":
             kinds.append(ws.receive_json()["type"])
         assert kinds[0] == "ping"
+
+
+def test_feed_frames_are_built_from_what_the_commands_wrote(
+    world: World, engine: Engine, client: TestClient
+) -> None:
+    """After a commit, rendering its frames reads neither the events nor the tickets back
+    (only the kept waiting counts), and the frames say what the commands did."""
+    after_commit_sql: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.current_thread().name == "after-commit":
+            after_commit_sql.append(statement.lower())
+
+    with world.client.websocket_connect(f"/ws/clinics/{world.clinic_id}") as ws:
+        assert next_change(ws)["type"] == "snapshot"
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            ticket = world.take("A", priority="elderly")
+            world.call("Loket 2")
+            issued, called = next_change(ws), next_change(ws)
+            client.app.state.writer.after_commit.drain()  # type: ignore[attr-defined]
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert issued["ticket"] == {
+        "id": ticket["id"],
+        "code": ticket["code"],
+        "priority": "elderly",
+        "status": "waiting",
+        "service_id": world.services["A"]["id"],
+        "counter_id": None,
+    }
+    assert called["counter"] == {"id": world.counters["Loket 2"]["id"], "name": "Loket 2"}
+    assert called["waiting"] == {str(world.services["A"]["id"]): 0}
+    assert after_commit_sql, "the waiting counts are read after commit"
+    assert not [s for s in after_commit_sql if "ticket_event" in s or "from ticket" in s]

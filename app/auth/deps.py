@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import secrets
@@ -39,12 +40,18 @@ def device_key(device_id: int, secret: str) -> str:
 _DEVICE_KEY = re.compile(rf"^{DEVICE_KEY_PREFIX}([0-9]{{1,10}})_(.+)$")
 
 
-def _device_from_key(accounts: Accounts, key: str) -> DeviceAccount | None:
+class _NotInMemory(Exception):
+    """The account is not in memory: resolve again where waiting on the database is fine."""
+
+
+def _device_from_key(accounts: Accounts, key: str, *, load: bool) -> DeviceAccount | None:
     match = _DEVICE_KEY.match(key)
     if match is None or int(match.group(1)) > MAX_ID:
         return None
     device_id, secret = int(match.group(1)), match.group(2)
-    device = accounts.device(device_id)
+    device = accounts.device(device_id, load=load)
+    if device is None and not load:
+        raise _NotInMemory()
     if device is None or device.revoked:
         secrets.matches(secret, "0" * 64)  # same work either way
         return None
@@ -56,26 +63,35 @@ def get_accounts(request: Request) -> Accounts:
     return accounts
 
 
-def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
-    """None without credentials; 401 for credentials that are wrong or no longer valid.
-    Accounts and devices come from memory (app.directory.accounts): no query, no writer."""
-    if credentials is None:
-        return None
+def _resolve(request: Request, token: str, *, load: bool) -> Principal:
     accounts = get_accounts(request)
-    token = credentials.credentials
     if token.startswith(DEVICE_KEY_PREFIX):
-        device = _device_from_key(accounts, token)
+        device = _device_from_key(accounts, token, load=load)
         if device is None:
             raise Unauthorized("Invalid device key")
         return Principal(device=device)
     user_id = user_id_from_token(token, key=request.app.state.signing_key)
-    user = accounts.user(user_id) if user_id is not None else None
+    user = accounts.user(user_id, load=load) if user_id is not None else None
+    if user is None and user_id is not None and not load:
+        raise _NotInMemory()
     if user is None or not user.is_active:
         raise Unauthorized("Invalid or expired token")
     return Principal(user=user)
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """None without credentials; 401 for credentials that are wrong or no longer valid.
+    Accounts and devices come from memory (app.directory.accounts): no query, no writer, on
+    the event loop; only an account not yet in memory is read, on a worker thread."""
+    if credentials is None:
+        return None
+    try:
+        return _resolve(request, credentials.credentials, load=False)
+    except _NotInMemory:
+        return await run_in_threadpool(_resolve, request, credentials.credentials, load=True)
 
 
 PrincipalDep = Annotated[Principal | None, Depends(get_principal)]

@@ -47,11 +47,12 @@ class Accounts:
         self._users = Memo(self._load_user, clock)
         self._devices = Memo(self._load_device, clock)
 
-    def user(self, user_id: int) -> StaffAccount | None:
-        return self._users.get(user_id)
+    def user(self, user_id: int, *, load: bool = True) -> StaffAccount | None:
+        """The account (None: unknown; without `load`, None also when not in memory)."""
+        return self._users.get(user_id, load=load)
 
-    def device(self, device_id: int) -> DeviceAccount | None:
-        return self._devices.get(device_id)
+    def device(self, device_id: int, *, load: bool = True) -> DeviceAccount | None:
+        return self._devices.get(device_id, load=load)
 
     def forget(self, *, users: Iterable[int] = (), devices: Iterable[int] = ()) -> None:
         self._users.drop(users)

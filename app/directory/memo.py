@@ -22,10 +22,14 @@ class Memo(Generic[E]):
         self._entries: dict[int, tuple[float, E]] = {}
         self._generation = 0
 
-    def get(self, entry_id: int) -> E | None:
+    def get(self, entry_id: int, *, load: bool = True) -> E | None:
+        """The kept entry, else (with `load`) the loaded one. Without `load`, None means
+        "not in memory", for a caller that must not wait on the database (the event loop)."""
         found = self._entries.get(entry_id)
         if found is not None and self._clock() - found[0] < MAX_AGE_SECONDS:
             return found[1]
+        if not load:
+            return None
         generation = self._generation
         loaded_at = self._clock()
         entry = self._load(entry_id)

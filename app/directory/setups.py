@@ -84,8 +84,10 @@ class Setups:
         # Counters never move between clinics: which clinic a counter belongs to is kept.
         self._clinic_of_counter: dict[int, int] = {}
 
-    def clinic(self, clinic_id: int) -> ClinicSetup | None:
-        return self._setups.get(clinic_id)
+    def clinic(self, clinic_id: int, *, load: bool = True) -> ClinicSetup | None:
+        """The clinic's setup (None: no such clinic; without `load`, None also when it is not
+        in memory)."""
+        return self._setups.get(clinic_id, load=load)
 
     def of_counter(self, counter_id: int) -> ClinicSetup | None:
         clinic_id = self._clinic_of_counter.get(counter_id)

@@ -13,11 +13,12 @@ the feeds and the metrics once the transaction holding it has committed.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col
 
 from app.after_commit import note_event
 from app.models import Clinic, EventType, Ticket, TicketEvent
+from app.prepared import Prepared, RowInsert
 from app.queueing.legs import record_leg
 
 
@@ -32,15 +33,19 @@ class Actor:
 SYSTEM = Actor()
 
 
-def next_clinic_seq(session: Session, clinic_id: int) -> int:
-    statement = (
+_NEXT_SEQ = Prepared(
+    lambda _dialect: (
         update(Clinic)
-        .where(col(Clinic.id) == clinic_id)
+        .where(col(Clinic.id) == bindparam("clinic_id"))
         .values(event_seq=col(Clinic.event_seq) + 1)
         .returning(col(Clinic.event_seq))
     )
-    seq: int = session.execute(statement).scalar_one()
-    return seq
+)
+_EVENT_INSERT = RowInsert(TicketEvent)
+
+
+def next_clinic_seq(session: Session, clinic_id: int) -> int:
+    return int(_NEXT_SEQ.one(session, {"clinic_id": clinic_id})[0])
 
 
 def record(
@@ -69,8 +74,8 @@ def record(
         from_service_id=from_service_id,
         to_service_id=to_service_id,
     )
-    session.add(event)
+    _EVENT_INSERT.add(session, event)
     record_leg(session, ticket, event)
     channel = ticket.channel.value if event_type is EventType.issued else None
-    note_event(session, event, channel=channel)
+    note_event(session, event, ticket, channel=channel)
     return event

@@ -1,5 +1,6 @@
 """Taking a ticket: checks, numbering, the first leg, and Idempotency-Key replays."""
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.db import open_session
 from app.directory.setups import ClinicSetup
 from app.models import Channel, EventType, Priority, Ticket, TicketStatus
 from app.models.ticket import TicketCreated
+from app.prepared import RowInsert
 from app.queueing import events
 from app.queueing.errors import QuotaFull, ServiceClosed, TransferOnlyService
 from app.queueing.idempotency import IdempotencyKey, remember, replay
@@ -21,6 +23,8 @@ from app.queueing.numbering import take_number, ticket_code
 from app.queueing.priority import queue_key
 from app.queueing.queries import WaitModel, public_view, queued_behind
 from app.writer import Writer
+
+_TICKET_INSERT = RowInsert(Ticket)
 
 
 class DayRolledOver(Exception):
@@ -64,7 +68,10 @@ def _issue(
     if local_date(now, clinic.timezone) != visit_date:
         raise DayRolledOver()  # midnight passed while waiting for the lock: start again
     key = queue_key(now, priority, service.priority_lead_minutes)
-    position = waiting - 1 - queued_behind(session, service_id, visit_date, key)
+    # Only a priority ticket can join ahead of someone: a regular one joins behind everyone
+    # (every queue key is a moment already past, or earlier still for priority).
+    behind = 0 if priority is Priority.none else queued_behind(session, service_id, visit_date, key)
+    position = waiting - 1 - behind
     estimate = wait_model.estimate(service_id, position)
     token = new_secret()
     ticket = Ticket(
@@ -83,8 +90,7 @@ def _issue(
         token_digest=digest(token),
         estimate_at_issue_min=estimate,
     )
-    session.add(ticket)
-    session.flush()
+    _TICKET_INSERT.add(session, ticket)
     return _Issued(ticket=ticket, token=token, position=position, estimate=estimate)
 
 
@@ -132,25 +138,30 @@ def issue_ticket(
     return created
 
 
-def take_ticket(writer: Writer, **request: Any) -> TicketCreated:
-    """Issue a ticket through the writer; with an idempotency key, a retry gets the first
-    answer, also when it raced the first request from another process."""
+async def take_ticket(writer: Writer, **request: Any) -> TicketCreated:
+    """Issue a ticket through the writer, awaiting its commit on the event loop; with an
+    idempotency key, a retry gets the first answer, also when it raced the first request
+    from another process."""
 
     def command(session: Session) -> TicketCreated:
         return issue_ticket(session, **request)
 
     try:
         try:
-            return writer.run(command)
+            return await writer.arun(command)
         except DayRolledOver:
-            return writer.run(command)
+            return await writer.arun(command)
     except IntegrityError:
         # The same key raced in from a concurrent retry and committed first: answer as it did.
         idempotency: IdempotencyKey | None = request.get("idempotency")
         if idempotency is None:
             raise
-        with open_session(writer.engine, write=False) as session:
-            replayed = replay(session, idempotency)
+        replayed = await asyncio.to_thread(_replay, writer, idempotency)
         if replayed is None:
             raise
         return replayed
+
+
+def _replay(writer: Writer, idempotency: IdempotencyKey) -> TicketCreated | None:
+    with open_session(writer.engine, write=False) as session:
+        return replay(session, idempotency)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.models import EventType, Service, Ticket, TicketEvent
 from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
+from app.prepared import RowInsert
 from app.queueing.localday import to_local
 from app.queueing.lookup import clinic_setup
 from app.queueing.rollups import share_of, shift
@@ -27,6 +28,9 @@ ENDINGS: dict[EventType, LegOutcome] = {
     EventType.cancelled: LegOutcome.cancelled,
     EventType.expired: LegOutcome.expired,
 }
+
+
+_LEG_INSERT = RowInsert(TicketLeg)
 
 
 def local_hour(moment: datetime, timezone: str) -> int:
@@ -105,7 +109,7 @@ def record_leg(session: Session, ticket: Ticket, event: TicketEvent) -> None:
 
     def begin(service_id: int, leg: int) -> None:
         began = start(service_id, leg)
-        session.add(began)
+        _LEG_INSERT.add(session, began)
         shift(session, None, share_of(began))
 
     if event.type is EventType.issued:

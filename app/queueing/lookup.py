@@ -1,5 +1,7 @@
 """Loading the rows the rules act on, with row locks where a change follows."""
 
+import asyncio
+
 from sqlmodel import Session, col, select
 
 from app.directory.setups import SETUPS_INFO, ClinicSetup, Setups, read_setup
@@ -18,6 +20,16 @@ def clinic_setup(session: Session, clinic_id: int) -> ClinicSetup:
     has it (app.directory.setups), else read through the session. Read-only."""
     setups: Setups | None = session.info.get(SETUPS_INFO)
     setup = setups.clinic(clinic_id) if setups is not None else read_setup(session, clinic_id)
+    if setup is None:
+        raise ClinicNotFound()
+    return setup
+
+
+async def clinic_setup_from_memory(setups: Setups, clinic_id: int) -> ClinicSetup:
+    """`clinic_setup` for the event loop: from memory, or read on a worker thread."""
+    setup = setups.clinic(clinic_id, load=False)
+    if setup is None:
+        setup = await asyncio.to_thread(setups.clinic, clinic_id)
     if setup is None:
         raise ClinicNotFound()
     return setup

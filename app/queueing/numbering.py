@@ -14,44 +14,61 @@ Lock order: a command takes this row before the clinic row (the event sequence),
 from datetime import date
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.models import DailySequence
+from app.prepared import Prepared
 
 _TABLE: Any = DailySequence.__table__  # type: ignore[attr-defined]
 
 
-def _upsert(session: Session, service_id: int, visit_date: date, **deltas: int) -> Any:
-    dialect = session.get_bind().dialect.name
+def _build_upsert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = {"last_number": 0, "waiting": 0, **deltas}
-    statement = (
-        insert(_TABLE)
-        .values(service_id=service_id, visit_date=visit_date, **values)
-        .on_conflict_do_update(
-            index_elements=["service_id", "visit_date"],
-            set_={name: _TABLE.c[name] + delta for name, delta in deltas.items()},
-        )
-        .returning(_TABLE.c.last_number, _TABLE.c.waiting)
+    statement = insert(_TABLE).values(
+        service_id=bindparam("service_id", type_=_TABLE.c.service_id.type),
+        visit_date=bindparam("visit_date", type_=_TABLE.c.visit_date.type),
+        last_number=bindparam("last_number", type_=_TABLE.c.last_number.type),
+        waiting=bindparam("waiting", type_=_TABLE.c.waiting.type),
     )
-    return session.execute(statement).one()
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["service_id", "visit_date"],
+        set_={
+            "last_number": _TABLE.c.last_number + excluded.last_number,
+            "waiting": _TABLE.c.waiting + excluded.waiting,
+        },
+    ).returning(_TABLE.c.last_number, _TABLE.c.waiting)
+
+
+# A new row starts at the deltas (a first ticket: number 1, one waiting).
+_UPSERT = Prepared(_build_upsert)
+
+
+def _upsert(
+    session: Session, service_id: int, visit_date: date, *, last_number: int = 0, waiting: int = 0
+) -> tuple[int, int]:
+    number, count = _UPSERT.one(
+        session,
+        {
+            "service_id": service_id,
+            "visit_date": visit_date,
+            "last_number": last_number,
+            "waiting": waiting,
+        },
+    )
+    return int(number), int(count)
 
 
 def take_number(session: Session, *, service_id: int, visit_date: date) -> tuple[int, int]:
     """The next ticket number, and how many wait in the service counting that ticket."""
-    number, waiting = _upsert(session, service_id, visit_date, last_number=1, waiting=1)
-    return int(number), int(waiting)
-
-
-def next_number(session: Session, *, service_id: int, visit_date: date) -> int:
-    return take_number(session, service_id=service_id, visit_date=visit_date)[0]
+    return _upsert(session, service_id, visit_date, last_number=1, waiting=1)
 
 
 def shift_waiting(session: Session, *, service_id: int, visit_date: date, by: int) -> int:
     """A ticket entered (+1) or left (-1) the service's queue: the count after."""
-    _, waiting = _upsert(session, service_id, visit_date, waiting=by)
-    return int(waiting)
+    return _upsert(session, service_id, visit_date, waiting=by)[1]
 
 
 def ticket_code(prefix: str, number: int) -> str:

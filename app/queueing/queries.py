@@ -20,6 +20,7 @@ from app.models.service import ServicePublic
 from app.models.ticket import HELD_STATUSES, TicketPublic
 from app.queueing.estimate import RECENT_TICKETS, estimated_wait_minutes, mean_service_minutes
 from app.queueing.localday import local_date, to_local
+from app.queueing.service_times import SERVICE_TIMES_INFO, ServiceTimes
 
 
 def queued_behind(session: Session, service_id: int, visit_date: date, key: datetime) -> int:
@@ -115,6 +116,16 @@ def waiting_per_service(
     return dict(session.exec(statement).all())
 
 
+def kept_waiting(session: Session, service_ids: list[int], visit_date: date) -> dict[int, int]:
+    """The waiting counts kept per service and day (app/queueing/numbering.py): one row read
+    per service, where `waiting_per_service` counts the queue itself."""
+    statement = select(DailySequence.service_id, DailySequence.waiting).where(
+        col(DailySequence.service_id).in_(service_ids),
+        col(DailySequence.visit_date) == visit_date,
+    )
+    return dict(session.exec(statement).all())
+
+
 class WaitModel:
     """Per service: mean recent service time and counters, for estimating a wait."""
 
@@ -127,14 +138,21 @@ class WaitModel:
         counters: dict[int, int] | None = None,
     ) -> None:
         ids = [service.id for service in services if service.id is not None]
-        spans = _recent_spans(session, ids, visit_date)
         self.counters = counters if counters is not None else _counters_per_service(session, ids)
-        self.means = {
-            service.id: mean_service_minutes(
-                spans.get(service.id or 0, []), service.default_service_minutes
+        times: ServiceTimes | None = session.info.get(SERVICE_TIMES_INFO)
+        self.means = {}
+        for service in services:
+            assert service.id is not None
+
+            def read(service: Service = service) -> float:
+                spans = _recent_spans(session, [service.id or 0], visit_date)
+                return mean_service_minutes(
+                    spans.get(service.id or 0, []), service.default_service_minutes
+                )
+
+            self.means[service.id] = (
+                read() if times is None else times.mean(service.id, visit_date, read)
             )
-            for service in services
-        }
 
     def estimate(self, service_id: int, position: int) -> int:
         return estimated_wait_minutes(

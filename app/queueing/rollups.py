@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import LargeBinary, Table, bindparam, cast, delete, select, text, update
@@ -23,6 +22,7 @@ from sqlmodel import Session, col
 
 from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
 from app.models.rollup import NO_COUNTER, LegRollup, pack_waits, unpack_waits
+from app.prepared import Prepared
 
 log = logging.getLogger("antrean")
 
@@ -119,24 +119,28 @@ def _values(key: Key, counts: Counts, waits: list[float]) -> dict[str, Any]:
 def _add(session: Session, *changes: tuple[Key, Counts, list[float]]) -> None:
     """One upsert statement: to each row its counts added, its waits appended (rows of
     distinct keys, so one statement never changes a row twice)."""
-    session.connection().execute(
-        _upsert(session.get_bind().dialect.name),
-        [_values(*change) for change in changes],
-    )
+    rows = [_values(*change) for change in changes]
+    if len(rows) == 1:
+        _UPSERT.run(session, rows[0])
+    else:
+        _UPSERT.run_many(session, rows)
 
 
-@cache
-def _upsert(dialect: str) -> Any:
-    """Built once per database kind: it runs with every event."""
+def _build_upsert(dialect: str) -> Any:
     table = LegRollup.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     names = (*KEY_COLUMNS, *COUNT_COLUMNS, "waits")
-    statement = insert(table).values({name: bindparam(name) for name in names})
+    statement = insert(table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in names}
+    )
     excluded = statement.excluded
     changes: dict[str, Any] = {name: table.c[name] + excluded[name] for name in COUNT_COLUMNS}
     # CAST: SQLite's || makes text of two blobs; PostgreSQL joins bytea as they are.
     changes["waits"] = cast(table.c.waits.concat(excluded.waits), LargeBinary)
     return statement.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=changes)
+
+
+_UPSERT = Prepared(_build_upsert)  # runs with every event
 
 
 def _take_back(session: Session, share: Share) -> None:

@@ -12,23 +12,36 @@ from sqlalchemy import Engine
 from app.after_commit import Commit, Consumer
 from app.clock import Clock
 from app.db import open_session
+from app.directory.setups import Setups
+from app.models import TicketEvent
 from app.realtime.hub import ACCOUNTS_CHANGED, CLINIC_CHANGED, Hub, Message
-from app.realtime.render import render_events
+from app.realtime.render import render_committed, render_events
 
 log = logging.getLogger(__name__)
 
 
-def committed_messages(engine: Engine, commit: Commit, now: datetime) -> list[Message]:
+def committed_messages(
+    engine: Engine, commit: Commit, now: datetime, setups: Setups | None = None
+) -> list[Message]:
     """The feed messages for one commit: its ticket events, then a `clinic.changed` for each
-    clinic whose setup changed, and an `accounts.changed` for the other processes. Rendering
-    reads in a session of its own, which on SQLite never waits for the writer."""
-    by_clinic: dict[int, list[int]] = defaultdict(list)
+    clinic whose setup changed, and an `accounts.changed` for the other processes.
+
+    The events are rendered from what the commands wrote (the commit carries each ticket's
+    code and priority) and the clinic's setup; only the services' waiting counts are read, in
+    a session of its own, which on SQLite never waits for the writer. Without a setup, the
+    events are read back."""
+    by_clinic: dict[int, list[TicketEvent]] = defaultdict(list)
     for event in commit.events:
-        by_clinic[event.clinic_id].append(event.seq)
+        by_clinic[event.clinic_id].append(event)
     messages: list[Message] = []
     if by_clinic:
         with open_session(engine, write=False) as reader:
-            for clinic_id, seqs in by_clinic.items():
+            for clinic_id, events in by_clinic.items():
+                setup = setups.clinic(clinic_id) if setups is not None else None
+                if setup is not None and all(e.ticket_id in commit.tickets for e in events):
+                    messages.extend(render_committed(reader, events, commit.tickets, setup, now))
+                    continue
+                seqs = [event.seq for event in events]
                 messages.extend(render_events(reader, clinic_id, min(seqs), max(seqs), now))
     messages.extend(clinic_changed(clinic_id) for clinic_id in commit.changed_clinics)
     if commit.changed_users or commit.changed_devices:
@@ -36,9 +49,11 @@ def committed_messages(engine: Engine, commit: Commit, now: datetime) -> list[Me
     return messages
 
 
-def feeds_consumer(engine: Engine, hub: Hub, clock: Clock) -> Consumer:
+def feeds_consumer(
+    engine: Engine, hub: Hub, clock: Clock, setups: Setups | None = None
+) -> Consumer:
     def consume(commit: Commit) -> None:
-        hub.publish_threadsafe(committed_messages(engine, commit, clock()))
+        hub.publish_threadsafe(committed_messages(engine, commit, clock(), setups))
 
     return consume
 
@@ -58,7 +73,7 @@ def accounts_changed(commit: Commit) -> Message:
     }
 
 
-def get_hub(request: Request) -> Hub | None:
+async def get_hub(request: Request) -> Hub | None:
     hub = getattr(request.app.state, "hub", None)
     return hub if isinstance(hub, Hub) else None
 

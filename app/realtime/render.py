@@ -5,9 +5,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.after_commit import TicketBrief
+from app.directory.setups import ClinicSetup
 from app.models import Clinic, Counter, EventType, Service, Ticket, TicketEvent, TicketStatus
 from app.queueing.localday import local_date, to_local
-from app.queueing.queries import clinic_counters, held_tickets, waiting_per_service
+from app.queueing.queries import clinic_counters, held_tickets, kept_waiting
 
 Message = dict[str, Any]
 
@@ -33,11 +35,31 @@ def _iso(moment: datetime | None, timezone: str) -> str | None:
 
 
 def waiting_counts(session: Session, service_ids: list[int], visit_date: date) -> dict[int, int]:
-    """Every given service's waiting count, zeros included."""
+    """Every given service's waiting count, zeros included: the counts kept with the numbers
+    (app/queueing/numbering.py), one row per service, whatever the length of the queue."""
     counts = dict.fromkeys(service_ids, 0)
     if service_ids:
-        counts.update(waiting_per_service(session, service_ids, visit_date))
+        counts.update(kept_waiting(session, service_ids, visit_date))
     return counts
+
+
+def render_committed(
+    session: Session,
+    events: list[TicketEvent],
+    tickets: dict[int, TicketBrief],
+    setup: ClinicSetup,
+    now: datetime,
+) -> list[Message]:
+    """The display messages of one clinic's events that a commit made permanent, built from
+    what the commands wrote and the clinic's setup; only the waiting counts are read."""
+    clinic = setup.clinic
+    touched = sorted(
+        {event.service_id for event in events}
+        | {event.to_service_id for event in events if event.to_service_id}
+    )
+    counts = waiting_counts(session, touched, local_date(now, clinic.timezone))
+    names: dict[int | None, str] = {cid: counter.name for cid, counter in setup.counters.items()}
+    return [_message(event, tickets[event.ticket_id], clinic, names, counts) for event in events]
 
 
 def render_events(
@@ -71,7 +93,7 @@ def render_events(
 
 def _message(
     event: TicketEvent,
-    ticket: Ticket,
+    ticket: Ticket | TicketBrief,
     clinic: Clinic,
     counter_names: dict[int | None, str],
     counts: dict[int, int],
