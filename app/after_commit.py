@@ -106,6 +106,12 @@ def note_account_changed(
         pending.changed_devices.add(device_id)
 
 
+def pending_events(session: Session) -> list[TicketEvent]:
+    """The events recorded in the session since the last `take_pending`."""
+    pending: Commit | None = session.info.get(PENDING_EVENTS)
+    return pending.events if pending is not None else []
+
+
 def take_pending(session: Session) -> Commit:
     """What the session recorded since the last call (and forget it)."""
     pending: Commit = session.info.pop(PENDING_EVENTS, None) or Commit()

@@ -30,10 +30,12 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.after_commit import AfterCommit, Commit, take_pending
 from app.db import make_engine, open_session
+from app.queueing.events import write_recorded
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +90,36 @@ class DirectWriter(Writer):
     pool_size = 20
 
     def run(self, command: Command[T]) -> T:
-        with open_session(self.write_engine, write=True, info=self.session_info) as session:
-            result = command(session)
-            session.flush()
-            commit = take_pending(session)
-            session.commit()
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                with open_session(self.write_engine, write=True, info=self.session_info) as session:
+                    result = command(session)
+                    finish(session)
+                    commit = take_pending(session)
+                    session.commit()
+                break
+            except DBAPIError as exc:
+                if attempt == DEADLOCK_RETRIES or _sqlstate(exc) != DEADLOCK_DETECTED:
+                    raise
+                log.warning("deadlock detected; running the command again")
         self.after_commit.deliver(commit)
         return result
+
+
+def finish(session: Session) -> None:
+    """A command's last step, before its commit: its events numbered and inserted (the
+    clinic row locked last, app/queueing/events.py), everything flushed."""
+    write_recorded(session)
+    session.flush()
+
+
+# PostgreSQL breaks a deadlock by failing one of the transactions: that command runs again.
+DEADLOCK_DETECTED = "40P01"
+DEADLOCK_RETRIES = 3
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
 
 
 @dataclass
@@ -186,7 +211,7 @@ class BatchingWriter(Writer):
                     savepoint = session.begin_nested()
                     try:
                         result = job.command(session)
-                        session.flush()
+                        finish(session)
                         savepoint.commit()
                     except Exception as exc:
                         if savepoint.is_active:
