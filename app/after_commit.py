@@ -14,10 +14,11 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session
 
-from app.models import Priority, Ticket, TicketEvent
+from app.models import EventRow, Priority
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ PENDING_EVENTS = "antrean_pending_events"
 CHANGED_CLINICS = "antrean_changed_clinics"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketBrief:
     """What a display message shows of a ticket that an event in the commit changed."""
 
@@ -38,7 +39,7 @@ class TicketBrief:
 class Commit:
     """What one transaction made permanent, in the order it was recorded."""
 
-    events: list[TicketEvent] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
     # The tickets of those events, so the feeds render them without reading them back.
     tickets: dict[int, TicketBrief] = field(default_factory=dict)
     # The channel of each ticket issued in this commit, for the metrics (no SQL after commit).
@@ -47,6 +48,12 @@ class Commit:
     # Accounts and devices whose sign-in changed (app.directory.accounts caches them).
     changed_users: set[int] = field(default_factory=set)
     changed_devices: set[int] = field(default_factory=set)
+    # What the writer still writes before the COMMIT (app/queueing/events.py), not for the
+    # consumers: legs begun and legs changed by the command (written when it ends), and the
+    # changes of leg shares for the report rollups (summed and written when the batch ends).
+    leg_inserts: list[Any] = field(default_factory=list)
+    leg_updates: list[Any] = field(default_factory=list)
+    rollup_shifts: list[tuple[Any, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -62,6 +69,7 @@ class Commit:
         )
         self.changed_users |= other.changed_users
         self.changed_devices |= other.changed_devices
+        self.rollup_shifts.extend(other.rollup_shifts)
 
 
 Consumer = Callable[[Commit], None]
@@ -74,24 +82,31 @@ class _Marker:
     done: threading.Event
 
 
+def pending(session: Session) -> Commit:
+    """What the session's current command has recorded so far (the writer takes it)."""
+    found: Commit | None = session.info.get(PENDING_EVENTS)
+    if found is None:
+        found = session.info[PENDING_EVENTS] = Commit()
+    return found
+
+
 def note_event(
-    session: Session, event: TicketEvent, ticket: Ticket, *, channel: str | None = None
+    session: Session, event: EventRow, ticket: TicketBrief, *, channel: str | None = None
 ) -> None:
     """Called by `events.record`: this event (of this ticket) follows the transaction's commit."""
-    pending = session.info.setdefault(PENDING_EVENTS, Commit())
-    pending.events.append(event)
-    assert ticket.id is not None
-    pending.tickets[ticket.id] = TicketBrief(ticket.id, ticket.code, ticket.priority)
+    recorded = pending(session)
+    recorded.events.append(event)
+    recorded.tickets[ticket.id] = ticket
     if channel is not None:
-        pending.issued_channels[event.ticket_id] = channel
+        recorded.issued_channels[event.ticket_id] = channel
 
 
 def note_clinic_changed(session: Session, clinic_id: int) -> None:
     """A clinic's services, counters, devices or settings changed: its feeds take a fresh
     snapshot once this commits."""
-    pending = session.info.setdefault(PENDING_EVENTS, Commit())
-    if clinic_id not in pending.changed_clinics:
-        pending.changed_clinics.append(clinic_id)
+    recorded = pending(session)
+    if clinic_id not in recorded.changed_clinics:
+        recorded.changed_clinics.append(clinic_id)
 
 
 def note_account_changed(
@@ -99,23 +114,17 @@ def note_account_changed(
 ) -> None:
     """A staff account or a device key changed (disabled, revoked, re-keyed): every process
     forgets what it remembered of it once this commits."""
-    pending = session.info.setdefault(PENDING_EVENTS, Commit())
+    recorded = pending(session)
     if user_id is not None:
-        pending.changed_users.add(user_id)
+        recorded.changed_users.add(user_id)
     if device_id is not None:
-        pending.changed_devices.add(device_id)
-
-
-def pending_events(session: Session) -> list[TicketEvent]:
-    """The events recorded in the session since the last `take_pending`."""
-    pending: Commit | None = session.info.get(PENDING_EVENTS)
-    return pending.events if pending is not None else []
+        recorded.changed_devices.add(device_id)
 
 
 def take_pending(session: Session) -> Commit:
     """What the session recorded since the last call (and forget it)."""
-    pending: Commit = session.info.pop(PENDING_EVENTS, None) or Commit()
-    return pending
+    taken: Commit = session.info.pop(PENDING_EVENTS, None) or Commit()
+    return taken
 
 
 class AfterCommit:

@@ -5,11 +5,14 @@ and compiles it once. A run then costs the driver's `execute` and little else: n
 per-execution work of the ORM's unit of work and of Core (cache keys, execution contexts,
 result objects), which the profile of ticket issue showed at about four fifths of the writer's
 time, against a sixth in SQLite itself. Values go through the column types' own bind
-processors, so a row stored here is the row the ORM would store. A run joins the session's
-transaction (and savepoint) on its connection; the driver keeps the statement prepared
-(sqlite3's statement cache, psycopg's prepared statements).
+processors, and the columns a statement returns (SELECT, RETURNING) through their result
+processors, so a row stored or read here is the row the ORM would store or read. A run joins
+the session's transaction (and savepoint) on its connection; the driver keeps the statement
+prepared (sqlite3's statement cache, psycopg's prepared statements).
 
-Returned columns are given as the driver returns them: use RETURNING for integers only.
+The writer lends its sessions their driver connection (`lend_connection`), so a run costs no
+lookup through the session; any other session is asked for its connection, pending ORM
+changes flushed first, like the ORM's autoflush.
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,27 +21,101 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session, SQLModel
 
 Row = tuple[Any, ...]
+
+# Where a writer's session keeps its driver connection and dialect (see `lend_connection`).
+DRIVER_CONNECTION = "antrean_driver_connection"
+
+
+def lend_connection(session: Session) -> tuple[Any, Dialect]:
+    """Keep the session's driver connection at hand for the statements run on it (the writer
+    does this once per transaction; the session must not change connection meanwhile)."""
+    connection = session.connection()
+    lent = (connection.connection.dbapi_connection, connection.dialect)
+    session.info[DRIVER_CONNECTION] = lent
+    return lent
+
+
+def driver_connection(session: Session) -> tuple[Any, Dialect]:
+    """The driver connection and dialect of the session's transaction, pending ORM changes
+    written first (so order and row locks stay the code's)."""
+    if not session._is_clean():  # what `flush` asks itself first, without building sets
+        session.flush()
+    lent: tuple[Any, Dialect] | None = session.info.get(DRIVER_CONNECTION)
+    if lent is not None:
+        return lent
+    connection = session.connection()
+    return connection.connection.dbapi_connection, connection.dialect
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     names: tuple[str, ...]
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    # Per bound name, in `names` order (positional) or once each (named): its bind processor.
+    processors: tuple[Callable[[Any], Any] | None, ...]
     positional: bool
     literals: dict[str, Any]  # values written into the statement (the 1 of `seq + 1`)
+    # Per returned column, its result processor (None: the driver's value as it is).
+    results: tuple[Callable[[Any], Any] | None, ...]
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        bound = {**self.literals, **values}
-        for name, process in self.processors:
-            bound[name] = process(bound[name])
+        bound = {**self.literals, **values} if self.literals else values
+        converted = [
+            bound[name] if process is None else process(bound[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        ]
         if self.positional:
-            return [bound[name] for name in self.names]
-        return bound
+            return converted
+        return dict(zip(self.names, converted, strict=True))
+
+    def row(self, raw: Row) -> Row:
+        if not any(self.results):
+            return tuple(raw)
+        return tuple(
+            value if process is None or value is None else process(value)
+            for process, value in zip(self.results, raw, strict=True)
+        )
+
+
+def _compile(statement: Any, dialect: Dialect) -> _Compiled:
+    compiled: Any = statement.compile(dialect=dialect)
+    binds = compiled.binds
+    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(binds)
+    processors = tuple(
+        binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
+    literals = {
+        name: bind.effective_value
+        for name, bind in binds.items()
+        if not bind.required and bind.value is not None
+    }
+    returned = getattr(statement, "exported_columns", ())
+    results = tuple(_result_processor(column.type, dialect) for column in returned)
+    return _Compiled(compiled.string, names, processors, dialect.positional, literals, results)
+
+
+def _wrapped(exc: Exception, sql: str, parameters: Any, dialect: Dialect) -> StatementError:
+    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError, …), so
+    the rest of the service handles it as it handles the ORM's."""
+    return DBAPIError.instance(sql, parameters, exc, dialect.loaded_dbapi.Error)
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's result processor. Some ask for the driver's own type code, which is
+    known only from a result: those (numbers on psycopg) take the driver's value as it is,
+    which is what they would choose for the types the models use."""
+    try:
+        processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).result_processor(
+            dialect, None
+        )
+    except (TypeError, KeyError):
+        return None
+    return processor
 
 
 class Prepared:
@@ -52,37 +129,22 @@ class Prepared:
     def _for(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
-            compiled: Any = self._build(dialect.name).compile(dialect=dialect)
-            binds = compiled.binds
-            names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(binds)
-            processors = []
-            for name in dict.fromkeys(names):
-                process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                if process is not None:
-                    processors.append((name, process))
-            literals = {
-                name: bind.effective_value
-                for name, bind in binds.items()
-                if not bind.required and bind.value is not None
-            }
-            found = _Compiled(
-                compiled.string, names, tuple(processors), dialect.positional, literals
-            )
-            self._compiled[dialect.name] = found
+            found = self._compiled[dialect.name] = _compile(self._build(dialect.name), dialect)
         return found
 
     def run(self, session: Session, values: Mapping[str, Any]) -> list[Row]:
-        """Execute with one set of values; the rows it returns (RETURNING), if any.
-
-        Like the ORM's autoflush, the session's pending changes are written first, so this
-        statement sees them and the order of writes (and of row locks) stays the code's."""
-        session.flush()
-        connection = session.connection()
-        compiled = self._for(connection.dialect)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        """Execute with one set of values; the rows it returns (SELECT, RETURNING), if any."""
+        driver, dialect = driver_connection(session)
+        compiled = self._for(dialect)
+        parameters = compiled.parameters(values)
+        cursor = driver.cursor()
         try:
-            cursor.execute(compiled.sql, compiled.parameters(values))
-            return list(cursor.fetchall()) if cursor.description else []
+            cursor.execute(compiled.sql, parameters)
+            if cursor.description is None:
+                return []
+            return [compiled.row(raw) for raw in cursor.fetchall()]
+        except dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(exc, compiled.sql, parameters, dialect) from exc
         finally:
             cursor.close()
 
@@ -92,44 +154,63 @@ class Prepared:
             raise RuntimeError(f"expected one row, got {len(rows)}")
         return rows[0]
 
+    def first(self, session: Session, values: Mapping[str, Any]) -> Row | None:
+        rows = self.run(session, values)
+        return rows[0] if rows else None
+
     def run_many(self, session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
-        session.flush()
-        connection = session.connection()
-        compiled = self._for(connection.dialect)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        """Execute once per set of values, in one driver call (no rows returned)."""
+        driver, dialect = driver_connection(session)
+        compiled = self._for(dialect)
+        batch: Any = [compiled.parameters(row) for row in rows]
+        if not batch:
+            return
+        cursor = driver.cursor()
         try:
-            batch: Any = [compiled.parameters(row) for row in rows]
-            cursor.executemany(compiled.sql, batch)
+            if len(batch) == 1:
+                cursor.execute(compiled.sql, batch[0])
+            else:
+                cursor.executemany(compiled.sql, batch)
+        except dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(exc, compiled.sql, batch, dialect) from exc
         finally:
             cursor.close()
 
 
 class RowInsert:
-    """INSERT of a model's row from an instance, every column given, returning the new id.
-
-    The instance is not added to the session: nothing in the write path reads it back
-    through the ORM in the same transaction, and an ORM query still finds the row."""
+    """INSERT of a model's row from an object with its columns as attributes (a model instance,
+    or one of the write path's own row classes), every column given."""
 
     def __init__(self, model: type[SQLModel]) -> None:
         table: Table = model.__table__  # type: ignore[attr-defined]
         self._has_id = "id" in table.columns
-        self._columns = [c.name for c in table.columns if c.name != "id"]
+        self.columns = tuple(c.name for c in table.columns if c.name != "id")
 
-        def build(_dialect: str) -> ClauseElement:
-            statement = insert(table).values(
-                {name: bindparam(name, type_=table.c[name].type) for name in self._columns}
-            )
-            return statement.returning(table.c.id) if self._has_id else statement
+        def build(returning: bool) -> Callable[[str], ClauseElement]:
+            def build_for(_dialect: str) -> ClauseElement:
+                statement = insert(table).values(
+                    {name: bindparam(name, type_=table.c[name].type) for name in self.columns}
+                )
+                return statement.returning(table.c.id) if returning else statement
 
-        self._prepared = Prepared(build)
+            return build_for
 
-    def add(self, session: Session, row: SQLModel) -> int | None:
+        self._returning_id = Prepared(build(self._has_id))
+        self._plain = Prepared(build(False))
+
+    def values(self, row: Any) -> dict[str, Any]:
+        return {name: getattr(row, name) for name in self.columns}
+
+    def add(self, session: Session, row: Any) -> int | None:
         """Insert `row`; its id is set from the database and returned."""
-        values = {name: getattr(row, name) for name in self._columns}
         if not self._has_id:
-            self._prepared.run(session, values)
+            self._plain.run(session, self.values(row))
             return None
-        (new_id,) = self._prepared.one(session, values)
+        (new_id,) = self._returning_id.one(session, self.values(row))
         row_id = int(new_id)
         row.id = row_id
         return row_id
+
+    def add_many(self, session: Session, rows: Iterable[Any]) -> None:
+        """Insert rows whose ids nobody needs back (the event log), in one driver call."""
+        self._plain.run_many(session, (self.values(row) for row in rows))

@@ -35,7 +35,8 @@ from sqlmodel import Session
 
 from app.after_commit import AfterCommit, Commit, take_pending
 from app.db import make_engine, open_session
-from app.queueing.events import write_recorded
+from app.prepared import lend_connection
+from app.queueing.events import end_command, end_transaction
 
 log = logging.getLogger(__name__)
 
@@ -93,33 +94,28 @@ class DirectWriter(Writer):
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
                 with open_session(self.write_engine, write=True, info=self.session_info) as session:
+                    lend_connection(session)
                     result = command(session)
-                    finish(session)
+                    end_command(session)
                     commit = take_pending(session)
+                    end_transaction(session, commit)
                     session.commit()
                 break
             except DBAPIError as exc:
-                if attempt == DEADLOCK_RETRIES or _sqlstate(exc) != DEADLOCK_DETECTED:
+                if attempt == DEADLOCK_RETRIES or not _lost_a_deadlock(exc):
                     raise
                 log.warning("deadlock detected; running the command again")
         self.after_commit.deliver(commit)
         return result
 
 
-def finish(session: Session) -> None:
-    """A command's last step, before its commit: its events numbered and inserted (the
-    clinic row locked last, app/queueing/events.py), everything flushed."""
-    write_recorded(session)
-    session.flush()
-
-
-# PostgreSQL breaks a deadlock by failing one of the transactions: that command runs again.
+# PostgreSQL breaks a deadlock by failing one of the transactions: its work runs again.
 DEADLOCK_DETECTED = "40P01"
 DEADLOCK_RETRIES = 3
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
+def _lost_a_deadlock(exc: BaseException) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == DEADLOCK_DETECTED
 
 
 @dataclass
@@ -205,22 +201,19 @@ class BatchingWriter(Writer):
         commit = Commit()
         try:
             with open_session(self.write_engine, write=True, info=self.session_info) as session:
+                driver, _ = lend_connection(session)
                 for job in batch:
                     if not job.future.set_running_or_notify_cancel():
                         continue
-                    savepoint = session.begin_nested()
                     try:
-                        result = job.command(session)
-                        finish(session)
-                        savepoint.commit()
+                        result = _in_savepoint(session, driver, job.command)
                     except Exception as exc:
-                        if savepoint.is_active:
-                            savepoint.rollback()
                         take_pending(session)  # what a refused command recorded never happened
                         job.future.set_exception(exc)
                         continue
                     commit.extend(take_pending(session))
                     answered.append((job, result))
+                end_transaction(session, commit)
                 session.commit()
         except Exception as exc:
             for job, _ in answered:
@@ -232,6 +225,28 @@ class BatchingWriter(Writer):
         self.after_commit.deliver(commit)
         for job, result in answered:
             job.future.set_result(result)
+
+
+def _in_savepoint(session: Session, driver: Any, command: Command[T]) -> T:
+    """Run one command of a batch inside a savepoint of its own (on the driver: a savepoint
+    through SQLAlchemy costs more than most commands); when it raises, everything it wrote is
+    rolled back, and the ORM forgets what it held (it may have been written by the command)."""
+    cursor = driver.cursor()
+    try:
+        cursor.execute("SAVEPOINT command")
+        try:
+            result = command(session)
+            end_command(session)
+            session.flush()
+        except BaseException:
+            cursor.execute("ROLLBACK TO SAVEPOINT command")
+            cursor.execute("RELEASE SAVEPOINT command")
+            session.expunge_all()
+            raise
+        cursor.execute("RELEASE SAVEPOINT command")
+        return result
+    finally:
+        cursor.close()
 
 
 def make_writer(

@@ -89,15 +89,19 @@ class Setups:
         in memory)."""
         return self._setups.get(clinic_id, load=load)
 
-    def of_counter(self, counter_id: int) -> ClinicSetup | None:
+    def of_counter(self, counter_id: int, *, load: bool = True) -> ClinicSetup | None:
+        """The setup of the counter's clinic (None: no such counter; without `load`, None also
+        when it is not in memory)."""
         clinic_id = self._clinic_of_counter.get(counter_id)
         if clinic_id is None:
+            if not load:
+                return None
             with Session(self._engine) as session:
                 counter = session.get(Counter, counter_id)
                 if counter is None:
                     return None
                 clinic_id = self._clinic_of_counter[counter_id] = counter.clinic_id
-        setup = self.clinic(clinic_id)
+        setup = self.clinic(clinic_id, load=load)
         return setup if setup is not None and counter_id in setup.counters else None
 
     def forget(self, clinic_ids: Iterable[int]) -> None:

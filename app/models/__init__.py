@@ -5,7 +5,7 @@ from app.models.bookkeeping import DailySequence, IdempotencyRecord, ServerSecre
 from app.models.clinic import Clinic
 from app.models.counter import Counter, CounterService
 from app.models.device import Device, DeviceKind
-from app.models.event import EventType, TicketEvent
+from app.models.event import EventRow, EventType, TicketEvent
 from app.models.leg import LegOutcome, TicketLeg
 from app.models.rollup import LegRollup
 from app.models.service import Service
@@ -20,6 +20,7 @@ __all__ = [
     "DailySequence",
     "Device",
     "DeviceKind",
+    "EventRow",
     "EventType",
     "IdempotencyRecord",
     "LegOutcome",

@@ -1,5 +1,6 @@
 """What every table shares: constraint names and a UTC timestamp column type."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -42,6 +43,31 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    # SQLite keeps the UTC time as text, 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's format):
+    # written and read here in one step each, a few times faster than through the impl's
+    # processors (the write path binds five of these per ticket).
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+        return process
+
 
 # Ids of the tables that grow with every visit (tickets, events): 64-bit on PostgreSQL, where a
 # national deployment passes 2^31 rows within months; SQLite's rowid is 64-bit already (and only
@@ -67,6 +93,8 @@ class StrEnumType(TypeDecorator[E]):
         self.enum_class = enum_class
 
     def process_bind_param(self, value: E | str | None, _dialect: Dialect) -> str | None:
+        if isinstance(value, self.enum_class):
+            return value._value_  # the common case: no lookup by value, no descriptor
         return None if value is None else self.enum_class(value).value
 
     def process_result_value(self, value: Any, _dialect: Dialect) -> E | None:

@@ -2,18 +2,21 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import Column, Float, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import BigId, UTCDateTime, utcnow
 
 
 class DailySequence(SQLModel, table=True):
-    """Per service and local day: the last ticket number given, and how many tickets wait.
+    """Per service and local day: the last ticket number given, how many tickets wait, and
+    the service's recent service time.
 
     `waiting` is kept by every change that moves a ticket into or out of the waiting queue
-    (app/queueing/numbering.py), so a new ticket's position costs no count over the queue. A
-    transfer-only service has a row too (last_number 0) once a ticket is sent to it.
+    (app/queueing/numbering.py), so a new ticket's position costs no count over the queue.
+    `mean_service_seconds` is a moving mean of the day's service times in the service, moved
+    by every leg served there; the wait estimates read it with the number. A transfer-only
+    service has a row too (last_number 0) once a ticket is sent to it.
     """
 
     __tablename__ = "daily_sequence"
@@ -22,6 +25,7 @@ class DailySequence(SQLModel, table=True):
     visit_date: date = Field(primary_key=True)
     last_number: int
     waiting: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    mean_service_seconds: float | None = Field(default=None, sa_column=Column(Float))
 
 
 class IdempotencyRecord(SQLModel, table=True):

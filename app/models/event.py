@@ -1,5 +1,6 @@
 """The append-only ticket event log: every report derives from it."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -45,3 +46,27 @@ class TicketEvent(SQLModel, table=True):
     device_id: int | None = Field(default=None, foreign_key="device.id")
     from_service_id: int | None = Field(default=None, foreign_key="service.id")
     to_service_id: int | None = Field(default=None, foreign_key="service.id")
+
+
+@dataclass(slots=True)
+class EventRow:
+    """An event as the write path records it (the columns of `ticket_event`), plain: it is
+    numbered (`seq`) and inserted when its transaction ends (app/queueing/events.py), then
+    handed to the after-commit consumers as it is."""
+
+    clinic_id: int
+    ticket_id: int
+    type: EventType
+    at: datetime
+    leg: int
+    service_id: int
+    seq: int = 0  # 0 until numbered
+    counter_id: int | None = None
+    user_id: int | None = None
+    device_id: int | None = None
+    from_service_id: int | None = None
+    to_service_id: int | None = None
+    id: int | None = None
+    # Not stored: the waiting count of each service whose queue this event changed, right
+    # after it (the displays' counts).
+    waiting: dict[int, int] = field(default_factory=dict)

@@ -2,236 +2,350 @@
 transfer, cancel. Each locks what it changes, follows the state machine and logs an event; a
 refusal raises before anything is written. None commits: they run as commands of the writer
 (app/writer.py), which commits.
+
+Tickets are read with their current leg in one statement and written back with one UPDATE
+(app/queueing/rows.py); a waiting count changes with the service's day row
+(app/queueing/numbering.py), which also takes the service time of a leg served; the events,
+legs and rollups are written as the command and its transaction end (app/queueing/events.py).
+Call-next is five statements on SQLite (the held ticket, the next one, the day row, the two
+tickets' UPDATE, the two legs' UPDATE), one more on PostgreSQL (the counter's lock).
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
 
-from app.models import EventType, Ticket, TicketStatus
-from app.models.ticket import HELD_STATUSES, OPEN_STATUSES
+from app.directory.setups import ClinicSetup
+from app.models import Counter, EventType, Priority, Ticket
+from app.models.ticket import OPEN_STATUSES
+from app.prepared import Prepared, driver_connection
 from app.queueing import events
-from app.queueing.errors import IllegalTransition, SameService, ServiceClosed
+from app.queueing.errors import (
+    CounterNotFound,
+    IllegalTransition,
+    SameService,
+    ServiceClosed,
+    TicketNotFound,
+)
+from app.queueing.estimate import estimated_wait_minutes
+from app.queueing.expiry import expire_if_day_ended
 from app.queueing.localday import local_date
-from app.queueing.lookup import clinic_setup, counter_setup, get_counter, get_ticket, service_in
-from app.queueing.numbering import shift_waiting
+from app.queueing.lookup import clinic_setup, counter_setup, service_in
+from app.queueing.numbering import ServiceDay, shift_waiting
 from app.queueing.priority import queue_key
+from app.queueing.queries import mean_service_minutes, queued_behind
+from app.queueing.rows import (
+    TicketRow,
+    first_free_waiting,
+    held_by_counter,
+    queue_heads,
+    save_tickets,
+    ticket_by_id,
+)
 from app.queueing.states import Action, next_status
 
 
-def _lock_current(session: Session, ticket_id: int, action: Action, now: datetime) -> Ticket:
+@dataclass
+class Acted:
+    """A ticket after an action, with what its answer needs: where it stands in its queue
+    (waiting tickets) and the estimate of its wait."""
+
+    ticket: TicketRow
+    setup: ClinicSetup
+    position: int | None = None
+    estimate: int | None = None
+
+
+def _one_writer(session: Session) -> bool:
+    """SQLite: write transactions run one at a time, so row locks are moot."""
+    return driver_connection(session)[1].name == "sqlite"
+
+
+def _lock_current(session: Session, ticket_id: int, action: Action, now: datetime) -> TicketRow:
     """Lock the ticket for an allowed action; refuse (409) without locking when it is not.
 
     Refusing before the lock matters on PostgreSQL: call-next passes over locked rows
     (SKIP LOCKED), so a refused action must not hold a waiting ticket even for an instant.
     """
-    ticket = get_ticket(session, ticket_id)
+    ticket = ticket_by_id(session, ticket_id, lock=False)
+    if ticket is None:
+        raise TicketNotFound()
     _ensure_allowed(session, ticket, action, now)
     if _one_writer(session):
         return ticket  # read inside the write transaction: nobody else can change it
-    ticket = get_ticket(session, ticket_id, lock=True)
+    ticket = ticket_by_id(session, ticket_id, lock=True)
+    if ticket is None:
+        raise TicketNotFound()
     _ensure_allowed(session, ticket, action, now)  # it may have changed while we waited
     return ticket
 
 
-def _one_writer(session: Session) -> bool:
-    """SQLite: write transactions run one at a time, so row locks are moot."""
-    return session.get_bind().dialect.name == "sqlite"
-
-
-# Per ticket, the waiting count of its service right after a command queued it (requeue,
-# transfer): the command's answer then computes the position without counting the queue.
-WAITING_AFTER = "antrean_waiting_after"
-
-
-def waiting_after(session: Session, ticket: Ticket) -> int | None:
-    found: dict[int, int] = session.info.get(WAITING_AFTER, {})
-    return found.get(ticket.id or 0)
-
-
-def _queued(session: Session, ticket: Ticket, service_id: int) -> None:
-    """The ticket enters `service_id`'s queue: count it (before the event takes the clinic
-    row, see app/queueing/numbering.py)."""
-    waiting = shift_waiting(session, service_id=service_id, visit_date=ticket.visit_date, by=1)
-    session.info.setdefault(WAITING_AFTER, {})[ticket.id] = waiting
-
-
-def _ensure_allowed(session: Session, ticket: Ticket, action: Action, now: datetime) -> None:
+def _ensure_allowed(session: Session, ticket: TicketRow, action: Action, now: datetime) -> None:
     clinic = clinic_setup(session, ticket.clinic_id).clinic
     if ticket.visit_date < local_date(now, clinic.timezone) and ticket.status in OPEN_STATUSES:
         raise IllegalTransition(action.value.replace("_", "-"), "expired")
     next_status(ticket.status, action)
 
 
-def _complete(session: Session, ticket: Ticket, *, now: datetime, actor: events.Actor) -> None:
-    ticket.status = next_status(ticket.status, Action.complete)
-    ticket.finished_at = now
-    session.add(ticket)
-    events.record(
-        session, ticket, EventType.completed, at=now, actor=actor, counter_id=ticket.counter_id
+def _served_seconds(ticket: TicketRow) -> float | None:
+    """The service time of the ticket's current leg, when it has just been served."""
+    leg = ticket.current_leg
+    return None if leg is None or leg.leg != ticket.leg else leg.service_seconds
+
+
+def _joined(
+    session: Session, ticket: TicketRow, setup: ClinicSetup, day: ServiceDay
+) -> tuple[int, int]:
+    """Position and estimate of a ticket that has just joined its service's queue (counted in
+    `day.waiting`): only priority arrivals within the lead can be behind it."""
+    behind = 0
+    if ticket.priority is not Priority.none:
+        behind = queued_behind(session, ticket.service_id, ticket.visit_date, ticket.queue_key)
+    position = max(day.waiting - 1 - behind, 0)
+    service = setup.services.get(ticket.service_id)
+    mean = mean_service_minutes(service, day) if service else 0.0
+    return position, estimated_wait_minutes(
+        position, mean, setup.counters_serving(ticket.service_id)
     )
 
 
-def _lock_first_waiting(session: Session, *, service_ids: list[int], today: date) -> Ticket | None:
-    """The first waiting ticket in call order, locked; None when nobody waits.
+_LOCK_COUNTER = Prepared(
+    lambda _d: (
+        select(col(Counter.id))
+        .where(col(Counter.id) == bindparam("id"))
+        # FOR NO KEY UPDATE: rows that reference the counter (events, tickets) take KEY SHARE on
+        # it, which a plain FOR UPDATE would block, deadlocking with a ticket action.
+        .with_for_update(key_share=True)
+    )
+)
+_WAIT_FOR_TICKET = Prepared(
+    lambda _d: (
+        select(col(Ticket.id))
+        .where(col(Ticket.id) == bindparam("id"))
+        .with_for_update(key_share=True)
+    )
+)
 
-    SKIP LOCKED passes over a waiting ticket that another transaction holds for a moment (being
-    cancelled, or called by another counter). Before telling staff that nobody waits, wait for
-    that one ticket's holder, inside a savepoint rolled back at once, and look again. A locking
-    query that waits over several rows would instead keep its locks on the rows it passed that
-    no longer wait (a ticket another counter has just called, which that counter's next
-    call-next must lock): three counters calling at once on PostgreSQL deadlocked that way.
-    Even SKIP LOCKED can keep such a lock, on a row called and committed between the query's
-    snapshot and its lock; call-next therefore locks its own held ticket before coming here.
+
+def _wait_for(session: Session, ticket_id: int) -> None:
+    """Wait until another transaction lets go of a ticket, holding no lock on it after: the
+    lock is taken in a savepoint rolled back at once."""
+    driver, _ = driver_connection(session)
+    cursor = driver.cursor()
+    try:
+        cursor.execute("SAVEPOINT wait_for_ticket")
+        _WAIT_FOR_TICKET.run(session, {"id": ticket_id})
+        cursor.execute("ROLLBACK TO SAVEPOINT wait_for_ticket")
+        cursor.execute("RELEASE SAVEPOINT wait_for_ticket")
+    finally:
+        cursor.close()
+
+
+def _next_waiting(session: Session, service_ids: tuple[int, ...], today: date) -> TicketRow | None:
+    """The next ticket for a counter calling from these services, locked; None when nobody
+    waits.
+
+    One service: its first waiting ticket that no other transaction holds (SKIP LOCKED passes
+    over a ticket that another counter is calling at that instant). Several: the service whose
+    first waiting ticket comes first in call order, then that service's first free ticket (an
+    ordered index probe per service, never a sort of the queues). On PostgreSQL, when every
+    waiting ticket is held for an instant, wait for one holder (holding no lock meanwhile: a
+    locking query that waits over several rows keeps its locks on the rows it passed, and
+    three counters calling at once deadlocked that way) and look again.
     """
-    filters = (
-        col(Ticket.service_id).in_(service_ids),
-        col(Ticket.visit_date) == today,
-        col(Ticket.status) == TicketStatus.waiting,
-    )
-    order = (col(Ticket.queue_key), col(Ticket.id))
-    first_free = (
-        select(Ticket)
-        .where(*filters)
-        .order_by(*order)
-        .limit(1)
-        .with_for_update(skip_locked=True, key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    one_writer = _one_writer(session)
     while True:
-        candidate = session.exec(first_free).first()
-        if candidate is not None:
-            return candidate
-        held_elsewhere = session.exec(
-            select(col(Ticket.id)).where(*filters).order_by(*order).limit(1)
-        ).first()
-        if held_elsewhere is None:
+        if len(service_ids) == 1:
+            found = first_free_waiting(session, service_ids[0], today)
+            if found is not None or one_writer:
+                return found
+            heads = queue_heads(session, service_ids, today)
+        else:
+            heads = queue_heads(session, service_ids, today)
+            if one_writer:
+                return ticket_by_id(session, heads[0][0], lock=False) if heads else None
+            for _, _, service_id in heads:
+                found = first_free_waiting(session, service_id, today)
+                if found is not None:
+                    return found
+        if not heads:
             return None
-        savepoint = session.begin_nested()
-        session.exec(
-            select(col(Ticket.id))
-            .where(col(Ticket.id) == held_elsewhere)
-            .with_for_update(key_share=True)
-        ).first()
-        savepoint.rollback()  # releases the lock: only the wait was wanted
+        _wait_for(session, heads[0][0])
 
 
 def call_next(
     session: Session, *, counter_id: int, actor: events.Actor, now: datetime
-) -> Ticket | None:
+) -> Acted | None:
     """Call the next waiting ticket to the counter, completing the one it holds first.
 
     Returns None, changing nothing, when nobody waits. Concurrent callers never get the same
-    ticket: SQLite runs write transactions one at a time (BEGIN IMMEDIATE); on PostgreSQL the
-    counter row is locked (one call at a time per counter) and the candidate is taken with
-    FOR UPDATE SKIP LOCKED, so a second counter takes the next ticket instead of waiting.
+    ticket: SQLite runs write transactions one at a time; on PostgreSQL the counter row is
+    locked (one call at a time per counter) and the candidate is taken with FOR UPDATE SKIP
+    LOCKED, so a second counter takes the next ticket instead of waiting. The first call of a
+    local day in the clinic expires what earlier days left open (a ticket held at midnight
+    among them) before it looks.
     """
     setup = counter_setup(session, counter_id)
-    if not _one_writer(session):
-        get_counter(session, counter_id, lock=True)
+    if not _one_writer(session) and not _LOCK_COUNTER.run(session, {"id": counter_id}):
+        raise CounterNotFound()
     # The held ticket first: waiting for it (a stray lock from another counter's search, see
-    # _lock_first_waiting) while holding the next ticket, which that counter may be waiting
-    # for, would be a deadlock.
-    held = session.exec(
-        select(Ticket)
-        .where(col(Ticket.counter_id) == counter_id, col(Ticket.status).in_(HELD_STATUSES))
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).first()
-    candidate = _lock_first_waiting(
-        session,
-        service_ids=list(setup.counter_services.get(counter_id, ())),
-        today=local_date(now, setup.clinic.timezone),
-    )
+    # _next_waiting) while holding the next ticket, which that counter may be waiting for,
+    # would be a deadlock.
+    today = local_date(now, setup.clinic.timezone)
+    expire_if_day_ended(session, clinic_id=setup.clinic_id, today=today, now=now)
+    held = held_by_counter(session, counter_id)
+    candidate = _next_waiting(session, setup.counter_services.get(counter_id, ()), today)
     if candidate is None:
         return None
-    shift_waiting(session, service_id=candidate.service_id, visit_date=candidate.visit_date, by=-1)
+    sample = None
     if held is not None:
-        _complete(session, held, now=now, actor=actor)
-        session.flush()
+        _finish(session, held, Action.complete, EventType.completed, now=now, actor=actor)
+        sample = _served_seconds(held)
+        if (held.service_id, held.visit_date) != (candidate.service_id, candidate.visit_date):
+            _note_service_time(session, held, sample)
+            sample = None
+    day = shift_waiting(
+        session,
+        service_id=candidate.service_id,
+        visit_date=candidate.visit_date,
+        by=-1,
+        service_seconds=sample,
+    )
     candidate.status = next_status(candidate.status, Action.call)
     candidate.counter_id = counter_id
     candidate.called_at = candidate.called_at or now
-    session.add(candidate)
-    session.flush()
-    events.record(session, candidate, EventType.called, at=now, actor=actor, counter_id=counter_id)
-    return candidate
+    save_tickets(session, *([held] if held else []), candidate)
+    events.record(
+        session,
+        candidate,
+        EventType.called,
+        at=now,
+        actor=actor,
+        counter_id=counter_id,
+        waiting={candidate.service_id: day.waiting},
+    )
+    return Acted(candidate, setup)
 
 
-def recall(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Ticket:
+def _finish(
+    session: Session,
+    ticket: TicketRow,
+    action: Action,
+    event_type: EventType,
+    *,
+    now: datetime,
+    actor: events.Actor,
+) -> None:
+    """Complete (or expire) a held ticket; the caller saves it."""
+    held_at = ticket.counter_id
+    ticket.status = next_status(ticket.status, action)
+    ticket.finished_at = now
+    events.record(session, ticket, event_type, at=now, actor=actor, counter_id=held_at)
+
+
+def _note_service_time(session: Session, ticket: TicketRow, seconds: float | None) -> None:
+    """A leg was served: its time moves the service's mean (app/queueing/numbering.py)."""
+    if seconds is not None:
+        shift_waiting(
+            session,
+            service_id=ticket.service_id,
+            visit_date=ticket.visit_date,
+            by=0,
+            service_seconds=seconds,
+        )
+
+
+def recall(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
     ticket = _lock_current(session, ticket_id, Action.recall, now)
     ticket.status = next_status(ticket.status, Action.recall)
     ticket.recall_count += 1
-    session.add(ticket)
+    save_tickets(session, ticket)
     events.record(
         session, ticket, EventType.recalled, at=now, actor=actor, counter_id=ticket.counter_id
     )
-    return ticket
+    return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def start(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Ticket:
+def start(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
     ticket = _lock_current(session, ticket_id, Action.start, now)
     ticket.status = next_status(ticket.status, Action.start)
     ticket.started_at = now
-    session.add(ticket)
+    save_tickets(session, ticket)
     events.record(
         session, ticket, EventType.started, at=now, actor=actor, counter_id=ticket.counter_id
     )
-    return ticket
+    return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def complete(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Ticket:
+def complete(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
     ticket = _lock_current(session, ticket_id, Action.complete, now)
-    _complete(session, ticket, now=now, actor=actor)
-    return ticket
+    _finish(session, ticket, Action.complete, EventType.completed, now=now, actor=actor)
+    save_tickets(session, ticket)
+    _note_service_time(session, ticket, _served_seconds(ticket))
+    return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def no_show(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Ticket:
+def no_show(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
     ticket = _lock_current(session, ticket_id, Action.no_show, now)
     ticket.status = next_status(ticket.status, Action.no_show)
-    session.add(ticket)
+    save_tickets(session, ticket)
     events.record(
         session, ticket, EventType.no_show, at=now, actor=actor, counter_id=ticket.counter_id
     )
-    return ticket
+    return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def requeue(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Ticket:
+def requeue(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
     """A patient marked no-show turned up: back into the same queue, as of now (same leg)."""
     ticket = _lock_current(session, ticket_id, Action.requeue, now)
+    setup = clinic_setup(session, ticket.clinic_id)
     ticket.status = next_status(ticket.status, Action.requeue)
-    service = service_in(session, clinic_setup(session, ticket.clinic_id), ticket.service_id)
+    service = service_in(session, setup, ticket.service_id)
     ticket.counter_id = None
     ticket.queue_key = queue_key(now, ticket.priority, service.priority_lead_minutes)
-    session.add(ticket)
-    _queued(session, ticket, ticket.service_id)
-    events.record(session, ticket, EventType.requeued, at=now, actor=actor)
-    return ticket
+    day = shift_waiting(session, service_id=ticket.service_id, visit_date=ticket.visit_date, by=1)
+    save_tickets(session, ticket)
+    events.record(
+        session,
+        ticket,
+        EventType.requeued,
+        at=now,
+        actor=actor,
+        waiting={ticket.service_id: day.waiting},
+    )
+    position, estimate = _joined(session, ticket, setup, day)
+    return Acted(ticket, setup, position, estimate)
 
 
 def transfer(
     session: Session, *, ticket_id: int, service_id: int, actor: events.Actor, now: datetime
-) -> Ticket:
+) -> Acted:
     """End this leg and queue the same ticket (same code) at another service of the clinic."""
     ticket = _lock_current(session, ticket_id, Action.transfer, now)
-    target = service_in(session, clinic_setup(session, ticket.clinic_id), service_id)
+    setup = clinic_setup(session, ticket.clinic_id)
+    target = service_in(session, setup, service_id)
     if target.id == ticket.service_id:
         raise SameService()
     if not target.is_open:
         raise ServiceClosed()
     status = next_status(ticket.status, Action.transfer)
-    from_service_id, from_counter_id = ticket.service_id, ticket.counter_id
-    _queued(session, ticket, service_id)
+    day = shift_waiting(session, service_id=service_id, visit_date=ticket.visit_date, by=1)
+    leaving = ticket.current_leg
     events.record(
         session,
         ticket,
         EventType.transferred,
         at=now,
         actor=actor,
-        counter_id=from_counter_id,
-        from_service_id=from_service_id,
+        counter_id=ticket.counter_id,
+        from_service_id=ticket.service_id,
         to_service_id=service_id,
+        waiting={service_id: day.waiting},
     )
+    # The leg that ended was served there: its time moves that service's mean.
+    _note_service_time(session, ticket, leaving.service_seconds if leaving else None)
     ticket.status = status
     ticket.service_id = service_id
     ticket.leg += 1
@@ -240,15 +354,23 @@ def transfer(
     ticket.entered_at = now
     ticket.queue_key = queue_key(now, ticket.priority, target.priority_lead_minutes)
     ticket.called_at = ticket.started_at = None
-    session.add(ticket)
-    return ticket
+    save_tickets(session, ticket)
+    position, estimate = _joined(session, ticket, setup, day)
+    return Acted(ticket, setup, position, estimate)
 
 
-def cancel(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Ticket:
+def cancel(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
     ticket = _lock_current(session, ticket_id, Action.cancel, now)
     ticket.status = next_status(ticket.status, Action.cancel)
     ticket.finished_at = now
-    session.add(ticket)
-    shift_waiting(session, service_id=ticket.service_id, visit_date=ticket.visit_date, by=-1)
-    events.record(session, ticket, EventType.cancelled, at=now, actor=actor)
-    return ticket
+    day = shift_waiting(session, service_id=ticket.service_id, visit_date=ticket.visit_date, by=-1)
+    save_tickets(session, ticket)
+    events.record(
+        session,
+        ticket,
+        EventType.cancelled,
+        at=now,
+        actor=actor,
+        waiting={ticket.service_id: day.waiting},
+    )
+    return Acted(ticket, clinic_setup(session, ticket.clinic_id))

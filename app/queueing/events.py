@@ -1,15 +1,20 @@
-"""Appending to the ticket event log.
+"""The append-only event log: recording an event, and the writes that end a transaction.
 
-Each event takes the clinic's next `seq` (1, 2, 3, …) from a counter on the clinic row, in the
-same transaction, so the sequence is gap-free, survives restarts and is the same for every
-server process. `record` advances the ticket's leg and its report rollups at once
-(app/queueing/rollups.py) and notes the event; the writer calls `write_recorded` as the
-command's last step, which numbers the command's events with one UPDATE of each clinic row
-and inserts them. So the clinic row, which every write of the clinic waits for, is locked last
-(after counters, tickets and rollup rows: lock order never cycles) and held only across that
-UPDATE, the INSERT and the COMMIT.
-Each event is also noted for the after-commit pipeline (app/after_commit.py), which hands it to
-the feeds and the metrics once the transaction holding it has committed.
+`record` advances the ticket's leg (app/queueing/legs.py), notes the change of the leg's share
+for the report rollups, and notes the event for the after-commit pipeline (app/after_commit.py).
+Nothing is written to the log yet: the writer calls `end_command` as each command's last step
+(the legs it began or changed) and `end_transaction` once before the COMMIT, which writes, for
+every command of the transaction together:
+
+- the rollups: the shares' changes summed per row, one upsert statement (app/queueing/rollups.py);
+- the events' `seq`: each clinic's events take the clinic's next numbers (1, 2, 3, …) with one
+  UPDATE of its row, so the sequence is gap-free, survives restarts and is the same for every
+  server process;
+- the events themselves, one INSERT statement for all of them.
+
+So the clinic row, which every write of the clinic waits for on PostgreSQL, is locked last
+(after counters, tickets, legs and rollup rows: lock order never cycles, clinics in id order)
+and held only across that UPDATE, the INSERT and the COMMIT.
 """
 
 from dataclasses import dataclass
@@ -18,16 +23,16 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col
 
-from app.after_commit import note_event, pending_events
-from app.models import Clinic, EventType, Ticket, TicketEvent
+from app.after_commit import Commit, TicketBrief, note_event
+from app.models import Clinic, EventRow, EventType, TicketEvent
 from app.prepared import Prepared, RowInsert
-from app.queueing.legs import record_leg
+from app.queueing.legs import record_leg, write_legs
+from app.queueing.rollups import write_shifts
+from app.queueing.rows import TicketRow
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Actor:
-    """Who made a change: a staff user, a device, or neither (a patient's phone, the system)."""
-
     user_id: int | None = None
     device_id: int | None = None
 
@@ -45,34 +50,15 @@ _TAKE_SEQS = Prepared(
 )
 _EVENT_INSERT = RowInsert(TicketEvent)
 
-UNNUMBERED = 0  # the seq of an event recorded and not yet written
-
 
 def take_clinic_seqs(session: Session, clinic_id: int, count: int) -> int:
     """Reserve the clinic's next `count` seqs: the last of them."""
     return int(_TAKE_SEQS.one(session, {"clinic_id": clinic_id, "count": count})[0])
 
 
-def write_recorded(session: Session) -> None:
-    """The writer's last step of a command: number the events it recorded, clinic by clinic
-    (in id order, so two commands never lock two clinics in opposite orders), and insert
-    them."""
-    recorded = [event for event in pending_events(session) if event.seq == UNNUMBERED]
-    by_clinic: dict[int, list[TicketEvent]] = {}
-    for event in recorded:
-        by_clinic.setdefault(event.clinic_id, []).append(event)
-    for clinic_id in sorted(by_clinic):
-        numbered = by_clinic[clinic_id]
-        last = take_clinic_seqs(session, clinic_id, len(numbered))
-        for offset, event in enumerate(numbered):
-            event.seq = last - len(numbered) + 1 + offset
-    for event in recorded:
-        _EVENT_INSERT.add(session, event)
-
-
 def record(
     session: Session,
-    ticket: Ticket,
+    ticket: TicketRow,
     event_type: EventType,
     *,
     at: datetime,
@@ -80,12 +66,13 @@ def record(
     counter_id: int | None = None,
     from_service_id: int | None = None,
     to_service_id: int | None = None,
-) -> TicketEvent:
-    assert ticket.id is not None
-    event = TicketEvent(
+    waiting: dict[int, int] | None = None,
+) -> EventRow:
+    """Log an event of `ticket` (as it is before the event's own changes to service and leg);
+    `waiting`: the waiting counts this event changed, for the displays."""
+    event = EventRow(
         clinic_id=ticket.clinic_id,
-        seq=UNNUMBERED,
-        ticket_id=ticket.id,
+        ticket_id=ticket.ticket_id,
         type=event_type,
         at=at,
         leg=ticket.leg,
@@ -95,8 +82,32 @@ def record(
         device_id=actor.device_id,
         from_service_id=from_service_id,
         to_service_id=to_service_id,
+        waiting=waiting or {},
     )
     record_leg(session, ticket, event)
     channel = ticket.channel.value if event_type is EventType.issued else None
-    note_event(session, event, ticket, channel=channel)
+    brief = TicketBrief(ticket.ticket_id, ticket.code, ticket.priority)
+    note_event(session, event, brief, channel=channel)
     return event
+
+
+def end_command(session: Session) -> None:
+    """A command's last writes, inside its savepoint: its legs."""
+    write_legs(session)
+
+
+def end_transaction(session: Session, commit: Commit) -> None:
+    """The transaction's last writes, for all its commands: rollups, then each clinic's seqs
+    (clinics in id order, so two transactions never lock two clinics in opposite orders),
+    then the events."""
+    write_shifts(session, commit.rollup_shifts)
+    commit.rollup_shifts = []
+    by_clinic: dict[int, list[EventRow]] = {}
+    for event in commit.events:
+        by_clinic.setdefault(event.clinic_id, []).append(event)
+    for clinic_id in sorted(by_clinic):
+        numbered = by_clinic[clinic_id]
+        first = take_clinic_seqs(session, clinic_id, len(numbered)) - len(numbered) + 1
+        for offset, event in enumerate(numbered):
+            event.seq = first + offset
+    _EVENT_INSERT.add_many(session, commit.events)

@@ -8,35 +8,45 @@ from app.models import Clinic, EventType, Ticket
 from app.models.ticket import OPEN_STATUSES
 from app.queueing import events
 from app.queueing.localday import local_date
+from app.queueing.rows import TicketRow, open_before, save_tickets
 from app.queueing.states import Action, next_status
 
 
-def expire_before(session: Session, *, clinic_id: int, today: date, now: datetime) -> list[Ticket]:
+def expire_before(
+    session: Session, *, clinic_id: int, today: date, now: datetime
+) -> list[TicketRow]:
     """Expire the clinic's open tickets dated before `today`; the caller commits."""
-    statement = (
-        select(Ticket)
-        .where(
-            col(Ticket.clinic_id) == clinic_id,
-            col(Ticket.status).in_(OPEN_STATUSES),
-            col(Ticket.visit_date) < today,
-        )
-        .order_by(col(Ticket.id))
-        .with_for_update(key_share=True)
-    )
-    stale = list(session.exec(statement))
+    stale = open_before(session, clinic_id, today)
     for ticket in stale:
+        held_by = ticket.counter_id
         ticket.status = next_status(ticket.status, Action.expire)
         ticket.finished_at = now
-        held_by = ticket.counter_id
-        session.add(ticket)
         events.record(
             session, ticket, EventType.expired, at=now, actor=events.SYSTEM, counter_id=held_by
         )
-    session.flush()
+    if stale:
+        save_tickets(session, *stale)
     return stale
 
 
-def expire_stale_tickets(session: Session, *, clinic: Clinic, now: datetime) -> list[Ticket]:
+# Where a writer's session finds, per clinic, the local day up to which this process has already
+# expired what was left open (a dict clinic id -> date, lent by the app like the setups).
+CLEARED_DAYS_INFO = "antrean_cleared_days"
+
+
+def expire_if_day_ended(session: Session, *, clinic_id: int, today: date, now: datetime) -> None:
+    """Expire what the clinic left open before `today`, once per clinic and day in this
+    process (the first call-next of a day does it, the sweep does it anyway): afterwards no
+    ticket of an earlier day can open again, so later calls need not look."""
+    cleared: dict[int, date] | None = session.info.get(CLEARED_DAYS_INFO)
+    if cleared is not None and cleared.get(clinic_id) == today:
+        return
+    expire_before(session, clinic_id=clinic_id, today=today, now=now)
+    if cleared is not None:
+        cleared[clinic_id] = today
+
+
+def expire_stale_tickets(session: Session, *, clinic: Clinic, now: datetime) -> list[TicketRow]:
     assert clinic.id is not None
     today = local_date(now, clinic.timezone)
     return expire_before(session, clinic_id=clinic.id, today=today, now=now)

@@ -8,17 +8,20 @@ and a retry with the same key can still be answered in full.
 
 import base64
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete
+from pydantic_core import to_json
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict
 from app.models import IdempotencyRecord, Priority
-from app.models.ticket import TicketCreated, TicketPublic
+from app.prepared import Prepared, RowInsert
 
 MIN_KEY_LENGTH = 16
 
@@ -60,43 +63,52 @@ class IdempotencyKey:
         return self._cipher().decrypt(raw[:12], raw[12:], None).decode()
 
 
-def replay(session: Session, idem: IdempotencyKey) -> TicketCreated | None:
-    """The first answer to this key, or None; 409 when the key came with another request."""
-    record = session.exec(
-        select(IdempotencyRecord).where(
-            col(IdempotencyRecord.scope) == idem.scope,
-            col(IdempotencyRecord.key_digest) == idem.key_digest,
-        )
-    ).first()
-    if record is None:
-        return None
-    if record.request_digest != idem.request_digest:
-        raise IdempotencyKeyReused()
-    answer = TicketPublic.model_validate_json(record.response)
-    return TicketCreated.model_validate(
-        {**answer.model_dump(), "token": idem.unseal(record.sealed_token)}
+_BY_KEY = Prepared(
+    lambda _dialect: select(
+        IdempotencyRecord.request_digest, IdempotencyRecord.response, IdempotencyRecord.sealed_token
+    ).where(
+        col(IdempotencyRecord.scope) == bindparam("scope"),
+        col(IdempotencyRecord.key_digest) == bindparam("key_digest"),
     )
+)
+_INSERT = RowInsert(IdempotencyRecord)
+
+
+def replay(session: Session, idem: IdempotencyKey) -> dict[str, Any] | None:
+    """The first answer to this key (token included), or None; 409 when the key came with
+    another request."""
+    found = _BY_KEY.first(session, {"scope": idem.scope, "key_digest": idem.key_digest})
+    if found is None:
+        return None
+    request_digest, response, sealed_token = found
+    if request_digest != idem.request_digest:
+        raise IdempotencyKeyReused()
+    answer: dict[str, Any] = json.loads(response)
+    answer["token"] = idem.unseal(sealed_token)
+    return answer
 
 
 def remember(
-    session: Session,
-    idem: IdempotencyKey,
-    created: TicketCreated,
-    *,
-    now: datetime,
-    keep_hours: int,
+    session: Session, idem: IdempotencyKey, answer: dict[str, Any], token: str, *, now: datetime
 ) -> None:
-    """Keep the answer (and forget answers older than `keep_hours`); the caller commits."""
-    cutoff = now - timedelta(hours=keep_hours)
-    session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff))
-    session.add(
-        IdempotencyRecord(
-            scope=idem.scope,
-            key_digest=idem.key_digest,
-            request_digest=idem.request_digest,
-            ticket_id=created.id,
-            response=TicketPublic.model_validate(created.model_dump()).model_dump_json(),
-            sealed_token=idem.seal(created.token),
-            created_at=now,
-        )
+    """Keep the answer (without its token, which is kept sealed); the caller commits."""
+    record = IdempotencyRecord(
+        scope=idem.scope,
+        key_digest=idem.key_digest,
+        request_digest=idem.request_digest,
+        ticket_id=answer["id"],
+        response=to_json(answer).decode(),
+        sealed_token=idem.seal(token),
+        created_at=now,
     )
+    _INSERT.add(session, record)
+
+
+def forget_old_answers(session: Session, *, now: datetime, keep_hours: int) -> int:
+    """Drop the answers kept longer than `keep_hours` (the sweep does it now and then, so
+    taking a ticket never pays for it). Returns how many were dropped."""
+    cutoff = now - timedelta(hours=keep_hours)
+    result = session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

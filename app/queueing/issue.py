@@ -1,4 +1,11 @@
-"""Taking a ticket: checks, numbering, the first leg, and Idempotency-Key replays."""
+"""Taking a ticket: checks, numbering, the first leg, and Idempotency-Key replays.
+
+The writer's command takes three statements of its own: the number (which also returns the
+service's waiting count and mean service time, so position and estimate cost no read), the
+ticket, and its first leg; with an Idempotency-Key, one more to look for an earlier answer and
+one to keep this one. Its event, rollups and `seq` are written with the batch
+(app/queueing/events.py). The answer is built from what the command wrote, as plain values.
+"""
 
 import asyncio
 from dataclasses import dataclass
@@ -11,20 +18,21 @@ from app.auth.secrets import digest, new_secret
 from app.clock import Clock
 from app.db import open_session
 from app.directory.setups import ClinicSetup
-from app.models import Channel, EventType, Priority, Ticket, TicketStatus
-from app.models.ticket import TicketCreated
-from app.prepared import RowInsert
+from app.models import Channel, EventType, Priority, Service, TicketStatus
 from app.queueing import events
 from app.queueing.errors import QuotaFull, ServiceClosed, TransferOnlyService
+from app.queueing.estimate import estimated_wait_minutes
 from app.queueing.idempotency import IdempotencyKey, remember, replay
 from app.queueing.localday import local_date
 from app.queueing.lookup import service_in
 from app.queueing.numbering import take_number, ticket_code
 from app.queueing.priority import queue_key
-from app.queueing.queries import WaitModel, public_view, queued_behind
+from app.queueing.queries import mean_service_minutes, queued_behind, ticket_answer
+from app.queueing.rows import TICKET_INSERT, TicketRow
 from app.writer import Writer
 
-_TICKET_INSERT = RowInsert(Ticket)
+# A ticket as answered to whoever took it: `TicketCreated`'s fields, as plain values.
+Answer = dict[str, Any]
 
 
 class DayRolledOver(Exception):
@@ -33,10 +41,20 @@ class DayRolledOver(Exception):
 
 @dataclass
 class _Issued:
-    ticket: Ticket
+    ticket: TicketRow
     token: str
+    waiting: int  # in the service, this ticket included
     position: int
     estimate: int
+
+
+def _open_entry_service(session: Session, setup: ClinicSetup, service_id: int) -> Service:
+    service = service_in(session, setup, service_id)
+    if not service.entry:
+        raise TransferOnlyService()
+    if not service.is_open:
+        raise ServiceClosed()
+    return service
 
 
 def _issue(
@@ -49,19 +67,12 @@ def _issue(
     clock: Clock,
 ) -> _Issued:
     clinic = setup.clinic
-    service = service_in(session, setup, service_id)
-    if not service.entry:
-        raise TransferOnlyService()
-    if not service.is_open:
-        raise ServiceClosed()
+    service = _open_entry_service(session, setup, service_id)
     visit_date = local_date(clock(), clinic.timezone)
-    # Everything read-only first: on PostgreSQL the number's row lock below is held until
-    # commit, and every issuer of this service waits for it.
-    wait_model = WaitModel(
-        session, [service], visit_date, counters={service_id: setup.counters_serving(service_id)}
-    )
-    number, waiting = take_number(session, service_id=service_id, visit_date=visit_date)
-    if service.daily_quota is not None and number > service.daily_quota:
+    # On PostgreSQL the number's row lock is held until commit: every issuer of this service
+    # waits for it, so nothing but the ticket's own writes follows it.
+    day = take_number(session, service_id=service_id, visit_date=visit_date)
+    if service.daily_quota is not None and day.last_number > service.daily_quota:
         raise QuotaFull()
     # Read the clock after the number's lock, so numbers and arrival times agree in order.
     now = clock()
@@ -71,16 +82,18 @@ def _issue(
     # Only a priority ticket can join ahead of someone: a regular one joins behind everyone
     # (every queue key is a moment already past, or earlier still for priority).
     behind = 0 if priority is Priority.none else queued_behind(session, service_id, visit_date, key)
-    position = waiting - 1 - behind
-    estimate = wait_model.estimate(service_id, position)
+    position = day.waiting - 1 - behind
+    estimate = estimated_wait_minutes(
+        position, mean_service_minutes(service, day), setup.counters_serving(service_id)
+    )
     token = new_secret()
-    ticket = Ticket(
-        clinic_id=service.clinic_id,
+    ticket = TicketRow(
+        clinic_id=setup.clinic_id,
         service_id=service_id,
         origin_service_id=service_id,
         visit_date=visit_date,
-        number=number,
-        code=ticket_code(service.prefix, number),
+        number=day.last_number,
+        code=ticket_code(service.prefix, day.last_number),
         status=TicketStatus.waiting,
         priority=priority,
         channel=channel,
@@ -90,8 +103,8 @@ def _issue(
         token_digest=digest(token),
         estimate_at_issue_min=estimate,
     )
-    _TICKET_INSERT.add(session, ticket)
-    return _Issued(ticket=ticket, token=token, position=position, estimate=estimate)
+    TICKET_INSERT.add(session, ticket)
+    return _Issued(ticket, token, day.waiting, position, estimate)
 
 
 def issue_ticket(
@@ -104,11 +117,10 @@ def issue_ticket(
     actor: events.Actor,
     clock: Clock,
     idempotency: IdempotencyKey | None = None,
-    idempotency_hours: int = 24,
-) -> TicketCreated:
+) -> Answer:
     """The writer's command: issue a ticket (or replay the first answer to its key); the
-    answer is built from what it wrote. Raises `DayRolledOver` when midnight passed while it
-    waited for the number's lock: run it again."""
+    answer, token included, is built from what it wrote. Raises `DayRolledOver` when midnight
+    passed while it waited for the number's lock: run it again."""
     if idempotency is not None:
         replayed = replay(session, idempotency)
         if replayed is not None:
@@ -122,11 +134,9 @@ def issue_ticket(
         clock=clock,
     )
     ticket = issued.ticket
-    view = public_view(ticket, setup.clinic, issued.position, issued.estimate)
-    created = TicketCreated.model_validate({**view.model_dump(), "token": issued.token})
+    answer = ticket_answer(ticket, setup.clinic.timezone, issued.position, issued.estimate)
     if idempotency is not None:
-        remember(session, idempotency, created, now=clock(), keep_hours=idempotency_hours)
-        session.flush()
+        remember(session, idempotency, answer, issued.token, now=ticket.issued_at)
     events.record(
         session,
         ticket,
@@ -134,16 +144,18 @@ def issue_ticket(
         at=ticket.issued_at,
         actor=actor,
         to_service_id=service_id,
+        waiting={service_id: issued.waiting},
     )
-    return created
+    answer["token"] = issued.token
+    return answer
 
 
-async def take_ticket(writer: Writer, **request: Any) -> TicketCreated:
+async def take_ticket(writer: Writer, **request: Any) -> Answer:
     """Issue a ticket through the writer, awaiting its commit on the event loop; with an
     idempotency key, a retry gets the first answer, also when it raced the first request
     from another process."""
 
-    def command(session: Session) -> TicketCreated:
+    def command(session: Session) -> Answer:
         return issue_ticket(session, **request)
 
     try:
@@ -162,6 +174,6 @@ async def take_ticket(writer: Writer, **request: Any) -> TicketCreated:
         return replayed
 
 
-def _replay(writer: Writer, idempotency: IdempotencyKey) -> TicketCreated | None:
+def _replay(writer: Writer, idempotency: IdempotencyKey) -> Answer | None:
     with open_session(writer.engine, write=False) as session:
         return replay(session, idempotency)

@@ -9,17 +9,21 @@ transaction. The definitions (one, everywhere; SPEC "Reports"):
   (done or transferred).
 """
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.models import EventType, Service, Ticket, TicketEvent
+from app.after_commit import pending
+from app.models import EventRow, EventType, TicketEvent
 from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
-from app.prepared import RowInsert
 from app.queueing.localday import to_local
 from app.queueing.lookup import clinic_setup
-from app.queueing.rollups import share_of, shift
+from app.queueing.rollups import share_of
+from app.queueing.rows import LEG_INSERT, LegRow, TicketRow, save_legs
+
+log = logging.getLogger("antrean")
 
 ENDINGS: dict[EventType, LegOutcome] = {
     EventType.completed: LegOutcome.done,
@@ -28,9 +32,6 @@ ENDINGS: dict[EventType, LegOutcome] = {
     EventType.cancelled: LegOutcome.cancelled,
     EventType.expired: LegOutcome.expired,
 }
-
-
-_LEG_INSERT = RowInsert(TicketLeg)
 
 
 def local_hour(moment: datetime, timezone: str) -> int:
@@ -64,7 +65,7 @@ def begin_leg(
     )
 
 
-def advance(leg: TicketLeg, event: TicketEvent) -> None:
+def advance(leg: TicketLeg | LegRow, event: TicketEvent | EventRow) -> None:
     """What one event (other than the issue) does to its leg."""
     kind = event.type
     if kind in (EventType.called, EventType.recalled):
@@ -90,42 +91,56 @@ def advance(leg: TicketLeg, event: TicketEvent) -> None:
             leg.service_seconds = _seconds(event.at, served_from)
 
 
-def record_leg(session: Session, ticket: Ticket, event: TicketEvent) -> None:
-    """Advance the ticket's legs, and their rollups, by an event being recorded in this
-    session."""
+def record_leg(session: Session, ticket: TicketRow, event: EventRow) -> None:
+    """Advance the ticket's current leg by an event being recorded in this session (beginning
+    a leg for an issue or a transfer), and note the change of its share for the rollups. The
+    legs are written when the command ends (`write_legs`), the rollups with the batch."""
+    recorded = pending(session)
     setup = clinic_setup(session, event.clinic_id)
-    clinic = setup.clinic
 
-    def start(service_id: int, leg: int) -> TicketLeg:
-        service = setup.services.get(service_id) or session.get(Service, service_id)
-        return begin_leg(
-            event,
-            visit_date=ticket.visit_date,
-            service_id=service_id,
+    def begin(service_id: int, leg: int) -> LegRow:
+        service = setup.services.get(service_id)
+        began = LegRow(
+            ticket_id=event.ticket_id,
             leg=leg,
-            hour=local_hour(event.at, clinic.timezone),
-            target=service.target_wait_minutes if service else None,
+            clinic_id=event.clinic_id,
+            service_id=service_id,
+            visit_date=ticket.visit_date,
+            entered_hour=local_hour(event.at, setup.clinic.timezone),
+            entered_at=event.at,
+            target_wait_minutes=service.target_wait_minutes if service else None,
         )
-
-    def begin(service_id: int, leg: int) -> None:
-        began = start(service_id, leg)
-        _LEG_INSERT.add(session, began)
-        shift(session, None, share_of(began))
+        recorded.leg_inserts.append(began)
+        recorded.rollup_shifts.append((None, share_of(began)))
+        return began
 
     if event.type is EventType.issued:
-        begin(event.service_id, event.leg)
+        ticket.current_leg = begin(event.service_id, event.leg)
         return
-    current = session.exec(
-        select(TicketLeg).where(
-            col(TicketLeg.ticket_id) == event.ticket_id, col(TicketLeg.leg) == event.leg
-        )
-    ).one()
-    before = share_of(current)
-    advance(current, event)
-    session.add(current)
-    shift(session, before, share_of(current))
+    current = ticket.current_leg
+    if current is None or current.leg != event.leg:
+        # Legs out of step with the log must not stop a queue: say so (rebuild_legs mends it).
+        log.error("ticket %s has no leg %s; run rebuild_legs", event.ticket_id, event.leg)
+    else:
+        before = share_of(current)
+        advance(current, event)
+        recorded.rollup_shifts.append((before, share_of(current)))
+        if current.id is not None and not any(leg is current for leg in recorded.leg_updates):
+            recorded.leg_updates.append(current)
     if event.type is EventType.transferred and event.to_service_id is not None:
-        begin(event.to_service_id, event.leg + 1)
+        ticket.current_leg = begin(event.to_service_id, event.leg + 1)
+
+
+def write_legs(session: Session) -> None:
+    """The command's last writes of legs: the legs it began (one statement), the legs it
+    changed (one statement)."""
+    recorded = pending(session)
+    if recorded.leg_inserts:
+        LEG_INSERT.add_many(session, recorded.leg_inserts)
+        recorded.leg_inserts = []
+    if recorded.leg_updates:
+        save_legs(session, recorded.leg_updates)
+        recorded.leg_updates = []
 
 
 def derive_legs(

@@ -35,6 +35,17 @@ async def clinic_setup_from_memory(setups: Setups, clinic_id: int) -> ClinicSetu
     return setup
 
 
+async def counter_setup_from_memory(setups: Setups, counter_id: int) -> ClinicSetup:
+    """The setup of the counter's clinic for the event loop: from memory, or read on a worker
+    thread (404 for an unknown counter)."""
+    setup = setups.of_counter(counter_id, load=False)
+    if setup is None:
+        setup = await asyncio.to_thread(setups.of_counter, counter_id)
+    if setup is None:
+        raise CounterNotFound()
+    return setup
+
+
 def counter_setup(session: Session, counter_id: int) -> ClinicSetup:
     """The setup of the counter's clinic (404 for an unknown counter)."""
     setups: Setups | None = session.info.get(SETUPS_INFO)

@@ -2,8 +2,9 @@
 
 from collections import defaultdict
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -15,27 +16,40 @@ from app.models import (
     Ticket,
     TicketStatus,
 )
+from app.models.base import UTCDateTime
 from app.models.queue import CounterState, HeldTicket, QueuedTicket, QueueSnapshot, ServiceQueue
 from app.models.service import ServicePublic
 from app.models.ticket import HELD_STATUSES, TicketPublic
-from app.queueing.estimate import RECENT_TICKETS, estimated_wait_minutes, mean_service_minutes
+from app.prepared import Prepared
+from app.queueing.estimate import estimated_wait_minutes
 from app.queueing.localday import local_date, to_local
-from app.queueing.service_times import SERVICE_TIMES_INFO, ServiceTimes
+from app.queueing.numbering import ServiceDay
+from app.queueing.rows import TicketRow
+
+
+def _build_behind(_dialect: str) -> Any:
+    return select(func.count()).where(
+        col(Ticket.service_id) == bindparam("service_id"),
+        col(Ticket.visit_date) == bindparam("visit_date"),
+        col(Ticket.status) == TicketStatus.waiting,
+        col(Ticket.queue_key) > bindparam("key", type_=UTCDateTime()),
+    )
+
+
+_BEHIND = Prepared(_build_behind)
 
 
 def queued_behind(session: Session, service_id: int, visit_date: date, key: datetime) -> int:
     """Waiting tickets of the service that a ticket joining now with `key` goes ahead of:
-    none for a regular ticket, the priority lead's arrivals for a priority one."""
-    statement = select(func.count()).where(
-        col(Ticket.service_id) == service_id,
-        col(Ticket.visit_date) == visit_date,
-        col(Ticket.status) == TicketStatus.waiting,
-        col(Ticket.queue_key) > key,
-    )
-    return session.exec(statement).one()
+    none for a regular ticket, the priority lead's arrivals for a priority one (an index
+    range of those arrivals, never the whole queue)."""
+    values = {"service_id": service_id, "visit_date": visit_date, "key": key}
+    return int(_BEHIND.one(session, values)[0])
 
 
-def position_of(session: Session, ticket: Ticket, *, waiting: int | None = None) -> int | None:
+def position_of(
+    session: Session, ticket: Ticket | TicketRow, *, waiting: int | None = None
+) -> int | None:
     """How many tickets of its service will be called before this one (0 = next).
 
     With `waiting`, the service's waiting count that a command just read (app/queueing/
@@ -68,30 +82,6 @@ def position_of(session: Session, ticket: Ticket, *, waiting: int | None = None)
     return session.exec(ahead).one()
 
 
-def _recent_spans(
-    session: Session, service_ids: list[int], visit_date: date
-) -> dict[int, list[tuple[datetime, datetime]]]:
-    """Per service, (began, finished) of its last RECENT_TICKETS tickets completed today."""
-    spans: dict[int, list[tuple[datetime, datetime]]] = {}
-    for service_id in service_ids:
-        statement = (
-            select(Ticket.started_at, Ticket.called_at, Ticket.finished_at)
-            .where(
-                col(Ticket.service_id) == service_id,
-                col(Ticket.visit_date) == visit_date,
-                col(Ticket.status) == TicketStatus.done,
-            )
-            .order_by(col(Ticket.finished_at).desc())
-            .limit(RECENT_TICKETS)
-        )
-        spans[service_id] = []
-        for started_at, called_at, finished_at in session.exec(statement):
-            began = started_at or called_at
-            if began is not None and finished_at is not None:
-                spans[service_id].append((began, finished_at))
-    return spans
-
-
 def _counters_per_service(session: Session, service_ids: list[int]) -> dict[int, int]:
     statement = (
         select(CounterService.service_id, func.count())
@@ -101,29 +91,37 @@ def _counters_per_service(session: Session, service_ids: list[int]) -> dict[int,
     return dict(session.exec(statement).all())
 
 
-def waiting_per_service(
-    session: Session, service_ids: list[int], visit_date: date
-) -> dict[int, int]:
-    statement = (
-        select(Ticket.service_id, func.count())
-        .where(
-            col(Ticket.service_id).in_(service_ids),
-            col(Ticket.visit_date) == visit_date,
-            col(Ticket.status) == TicketStatus.waiting,
-        )
-        .group_by(col(Ticket.service_id))
-    )
-    return dict(session.exec(statement).all())
-
-
 def kept_waiting(session: Session, service_ids: list[int], visit_date: date) -> dict[int, int]:
     """The waiting counts kept per service and day (app/queueing/numbering.py): one row read
-    per service, where `waiting_per_service` counts the queue itself."""
-    statement = select(DailySequence.service_id, DailySequence.waiting).where(
+    per service, never a count of the queue."""
+    return {sid: day.waiting for sid, day in service_days(session, service_ids, visit_date).items()}
+
+
+def service_days(
+    session: Session, service_ids: list[int], visit_date: date
+) -> dict[int, ServiceDay]:
+    """Each service's kept day (number, waiting count, mean service time); services without
+    a ticket that day have none."""
+    statement = select(
+        DailySequence.service_id,
+        DailySequence.last_number,
+        DailySequence.waiting,
+        DailySequence.mean_service_seconds,
+    ).where(
         col(DailySequence.service_id).in_(service_ids),
         col(DailySequence.visit_date) == visit_date,
     )
-    return dict(session.exec(statement).all())
+    return {
+        service_id: ServiceDay(last_number, waiting, mean)
+        for service_id, last_number, waiting, mean in session.exec(statement)
+    }
+
+
+def mean_service_minutes(service: Service, day: ServiceDay | None) -> float:
+    """The service's moving mean of today's service times, or its default before any."""
+    if day is None or day.mean_service_seconds is None:
+        return service.default_service_minutes
+    return max(day.mean_service_seconds / 60, 0.0)
 
 
 class WaitModel:
@@ -136,23 +134,16 @@ class WaitModel:
         visit_date: date,
         *,
         counters: dict[int, int] | None = None,
+        days: dict[int, ServiceDay] | None = None,
     ) -> None:
         ids = [service.id for service in services if service.id is not None]
         self.counters = counters if counters is not None else _counters_per_service(session, ids)
-        times: ServiceTimes | None = session.info.get(SERVICE_TIMES_INFO)
-        self.means = {}
-        for service in services:
-            assert service.id is not None
-
-            def read(service: Service = service) -> float:
-                spans = _recent_spans(session, [service.id or 0], visit_date)
-                return mean_service_minutes(
-                    spans.get(service.id or 0, []), service.default_service_minutes
-                )
-
-            self.means[service.id] = (
-                read() if times is None else times.mean(service.id, visit_date, read)
-            )
+        if days is None:
+            days = service_days(session, ids, visit_date)
+        self.means = {
+            service.id or 0: mean_service_minutes(service, days.get(service.id or 0))
+            for service in services
+        }
 
     def estimate(self, service_id: int, position: int) -> int:
         return estimated_wait_minutes(
@@ -162,15 +153,17 @@ class WaitModel:
 
 def ticket_view(
     session: Session,
-    ticket: Ticket,
+    ticket: Ticket | TicketRow,
     clinic: Clinic,
     service: Service,
     *,
     waiting: int | None = None,
     counters: int | None = None,
+    day: ServiceDay | None = None,
 ) -> TicketPublic:
     """The ticket as the API shows it, times in the clinic's offset, with position and estimate.
-    `waiting` and `counters` as a command knows them spare the queries (see `position_of`)."""
+    `waiting`, `counters` and `day` as a command knows them spare the queries (see
+    `position_of`)."""
     position = position_of(session, ticket, waiting=waiting)
     estimate = None
     if position is not None:
@@ -179,27 +172,44 @@ def ticket_view(
             [service],
             ticket.visit_date,
             counters=None if counters is None else {service.id or 0: counters},
+            days=None if day is None else {service.id or 0: day},
         )
         estimate = model.estimate(service.id or 0, position)
     return public_view(ticket, clinic, position, estimate)
 
 
+def ticket_answer(
+    ticket: Ticket | TicketRow, timezone: str, position: int | None, estimate: int | None
+) -> dict[str, Any]:
+    """The ticket as the API shows it (`TicketPublic`'s fields), times in the clinic's offset,
+    as plain values for a JSON answer."""
+    return {
+        "id": ticket.id,
+        "clinic_id": ticket.clinic_id,
+        "service_id": ticket.service_id,
+        "counter_id": ticket.counter_id,
+        "number": ticket.number,
+        "code": ticket.code,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "visit_date": ticket.visit_date,
+        "leg": ticket.leg,
+        "recall_count": ticket.recall_count,
+        "issued_at": to_local(ticket.issued_at, timezone),
+        "called_at": to_local(ticket.called_at, timezone),
+        "started_at": to_local(ticket.started_at, timezone),
+        "finished_at": to_local(ticket.finished_at, timezone),
+        "position": position,
+        "estimated_wait_minutes": estimate,
+    }
+
+
 def public_view(
-    ticket: Ticket, clinic: Clinic, position: int | None, estimate: int | None
+    ticket: Ticket | TicketRow, clinic: Clinic, position: int | None, estimate: int | None
 ) -> TicketPublic:
     """The ticket as the API shows it, times in the clinic's offset."""
-    tz = clinic.timezone
-    return TicketPublic.model_validate(
-        {
-            **ticket.model_dump(exclude={"token_digest"}),
-            "issued_at": to_local(ticket.issued_at, tz),
-            "called_at": to_local(ticket.called_at, tz),
-            "started_at": to_local(ticket.started_at, tz),
-            "finished_at": to_local(ticket.finished_at, tz),
-            "position": position,
-            "estimated_wait_minutes": estimate,
-        }
-    )
+    return TicketPublic.model_validate(ticket_answer(ticket, clinic.timezone, position, estimate))
 
 
 def clinic_services(session: Session, clinic: Clinic, now: datetime) -> list[ServicePublic]:
@@ -211,28 +221,23 @@ def clinic_services(session: Session, clinic: Clinic, now: datetime) -> list[Ser
     )
     today = local_date(now, clinic.timezone)
     ids = [service.id for service in services if service.id is not None]
-    waiting = waiting_per_service(session, ids, today)
-    issued = dict(
-        session.exec(
-            select(DailySequence.service_id, DailySequence.last_number).where(
-                col(DailySequence.service_id).in_(ids), col(DailySequence.visit_date) == today
+    days = service_days(session, ids, today)
+    model = WaitModel(session, services, today, days=days)
+    answers = []
+    for service in services:
+        day = days.get(service.id or 0)
+        waiting = day.waiting if day else 0
+        answers.append(
+            ServicePublic.model_validate(
+                {
+                    **service.model_dump(),
+                    "waiting": waiting,
+                    "issued_today": day.last_number if day else 0,
+                    "estimated_wait_minutes": model.estimate(service.id or 0, waiting),
+                }
             )
-        ).all()
-    )
-    model = WaitModel(session, services, today)
-    return [
-        ServicePublic.model_validate(
-            {
-                **service.model_dump(),
-                "waiting": waiting.get(service.id or 0, 0),
-                "issued_today": issued.get(service.id or 0, 0),
-                "estimated_wait_minutes": model.estimate(
-                    service.id or 0, waiting.get(service.id or 0, 0)
-                ),
-            }
         )
-        for service in services
-    ]
+    return answers
 
 
 def waiting_in_call_order(

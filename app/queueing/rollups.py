@@ -2,11 +2,10 @@
 
 Every leg adds its share to one rollup row: the row of its local day, hour, service and the
 counter of its latest call. When an event changes a leg, the leg's share before and after the
-event are compared and only the difference is written, in the event's own transaction. That is
-one upsert for most events; a first call moves the leg from the "no counter" row to its
-counter's row (two). Only a leg called again at another counter takes back a wait already
-written (a read and a write of one row). These writes follow the clinic row's lock
-(app/queueing/events.py), so two transactions never change one clinic's rollups at once.
+event are noted; when the transaction ends, the notes are summed per row and only the sums are
+written, in the same transaction: one upsert statement for every row that gains (a batch of
+tickets issued in one service and hour is one row), and a read and a write for a row that loses
+a wait already written (a leg called again at another counter, rare).
 """
 
 import logging
@@ -83,28 +82,63 @@ def share_of(leg: LegFigures) -> Share:
     return Share(key, counts, wait)
 
 
-def _negated(counts: Counts) -> Counts:
-    return tuple(-value for value in counts)
+@dataclass
+class _Delta:
+    """What a transaction changes in one rollup row."""
+
+    counts: list[float]
+    added: list[float]
+    removed: list[float]
 
 
-def shift(session: Session, before: Share | None, after: Share) -> None:
-    """Write the change of one leg's share (`before` is None for a leg that just began)."""
-    if before == after:
-        return
-    if before is None:
-        _add(session, (after.key, after.counts, [] if after.wait is None else [after.wait]))
-        return
-    if before.key != after.key or (before.wait is not None and before.wait != after.wait):
-        moved = (after.key, after.counts, [] if after.wait is None else [after.wait])
-        if before.wait is None:  # a first call: nothing to take out of the packed waits
-            _add(session, (before.key, _negated(before.counts), []), moved)
+def sum_shifts(shifts: Iterable[tuple[Share | None, Share]]) -> dict[Key, _Delta]:
+    """Per rollup row, the sum of the changes of leg shares (each leg's share before an event
+    taken out, its share after put in); a wait taken out and put back in one row cancels."""
+    deltas: dict[Key, _Delta] = {}
+
+    def put(share: Share, sign: int) -> None:
+        delta = deltas.get(share.key)
+        if delta is None:
+            delta = deltas[share.key] = _Delta([0] * len(COUNT_COLUMNS), [], [])
+        delta.counts = [a + sign * b for a, b in zip(delta.counts, share.counts, strict=True)]
+        if share.wait is None:
+            return
+        if sign > 0:
+            if share.wait in delta.removed:
+                delta.removed.remove(share.wait)
+            else:
+                delta.added.append(share.wait)
+        elif share.wait in delta.added:
+            delta.added.remove(share.wait)
         else:
-            _take_back(session, before)
-            _add(session, moved)
-        return
-    difference = tuple(a - b for a, b in zip(after.counts, before.counts, strict=True))
-    added = [after.wait] if before.wait is None and after.wait is not None else []
-    _add(session, (after.key, difference, added))
+            delta.removed.append(share.wait)
+
+    for before, after in shifts:
+        if before == after:
+            continue
+        if before is not None:
+            put(before, -1)
+        put(after, +1)
+    return deltas
+
+
+def write_shifts(session: Session, shifts: Sequence[tuple[Share | None, Share]]) -> None:
+    """Write what a transaction's events changed in the rollups: one upsert statement adds
+    to every row its counts and new waits (rows in key order, so transactions lock them in one
+    order); a row that loses a wait (a leg called again at another counter) is read and
+    rewritten."""
+    deltas = sum_shifts(shifts)
+    added = []
+    taken_back = []
+    for key in sorted(deltas):
+        delta = deltas[key]
+        if delta.removed:
+            taken_back.append((key, delta))
+        elif delta.added or any(delta.counts):
+            added.append(_values(key, tuple(delta.counts), delta.added))
+    _UPSERT.run_many(session, added)
+    for key, delta in taken_back:
+        _add_and_take_back(session, key, delta)
 
 
 def _values(key: Key, counts: Counts, waits: list[float]) -> dict[str, Any]:
@@ -114,16 +148,6 @@ def _values(key: Key, counts: Counts, waits: list[float]) -> dict[str, Any]:
         **dict(zip(COUNT_COLUMNS, counts, strict=True)),
         "waits": pack_waits(waits),
     }
-
-
-def _add(session: Session, *changes: tuple[Key, Counts, list[float]]) -> None:
-    """One upsert statement: to each row its counts added, its waits appended (rows of
-    distinct keys, so one statement never changes a row twice)."""
-    rows = [_values(*change) for change in changes]
-    if len(rows) == 1:
-        _UPSERT.run(session, rows[0])
-    else:
-        _UPSERT.run_many(session, rows)
 
 
 def _build_upsert(dialect: str) -> Any:
@@ -140,26 +164,28 @@ def _build_upsert(dialect: str) -> Any:
     return statement.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=changes)
 
 
-_UPSERT = Prepared(_build_upsert)  # runs with every event
+_UPSERT = Prepared(_build_upsert)  # runs with every batch of events
 
 
-def _take_back(session: Session, share: Share) -> None:
-    """Remove a leg's whole share from its row, its wait included (read, then write)."""
+def _add_and_take_back(session: Session, key: Key, delta: _Delta) -> None:
+    """Change one row by `delta`, taking its removed waits out of the packed waits (a read
+    and a write of the row)."""
     table = LegRollup.__table__  # type: ignore[attr-defined]
-    where = [table.c[name] == value for name, value in zip(KEY_COLUMNS, share.key, strict=True)]
+    where = [table.c[name] == value for name, value in zip(KEY_COLUMNS, key, strict=True)]
     row = session.execute(select(table).where(*where).with_for_update(key_share=True)).first()
     waits = [] if row is None else list(unpack_waits(row.waits))
-    if row is None or (share.wait is not None and share.wait not in waits):
+    missing = [wait for wait in delta.removed if wait not in waits]
+    if row is None or missing:
         # Reports out of step with the legs must not stop a queue: say so, and go on.
-        log.error("leg rollup %s lacks a leg's share; run rebuild_rollups", share.key)
+        log.error("leg rollup %s lacks a leg's share; run rebuild_rollups", key)
         return
+    for wait in delta.removed:
+        waits.remove(wait)
     values: dict[str, Any] = {
-        name: getattr(row, name) - value
-        for name, value in zip(COUNT_COLUMNS, share.counts, strict=True)
+        name: getattr(row, name) + value
+        for name, value in zip(COUNT_COLUMNS, delta.counts, strict=True)
     }
-    if share.wait is not None:
-        waits.remove(share.wait)
-        values["waits"] = pack_waits(waits)
+    values["waits"] = pack_waits(waits + delta.added)
     session.execute(update(table).where(*where).values(values))
 
 

@@ -3,57 +3,45 @@ the hub (which also sends them to the other processes through Redis)."""
 
 import logging
 from collections import defaultdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine
 
 from app.after_commit import Commit, Consumer
-from app.clock import Clock
-from app.db import open_session
 from app.directory.setups import Setups
-from app.models import TicketEvent
+from app.models import EventRow
 from app.realtime.hub import ACCOUNTS_CHANGED, CLINIC_CHANGED, Hub, Message
-from app.realtime.render import render_committed, render_events
+from app.realtime.render import render_committed
 
 log = logging.getLogger(__name__)
 
 
-def committed_messages(
-    engine: Engine, commit: Commit, now: datetime, setups: Setups | None = None
-) -> list[Message]:
+def committed_messages(commit: Commit, setups: Setups) -> list[Message]:
     """The feed messages for one commit: its ticket events, then a `clinic.changed` for each
     clinic whose setup changed, and an `accounts.changed` for the other processes.
 
-    The events are rendered from what the commands wrote (the commit carries each ticket's
-    code and priority) and the clinic's setup; only the services' waiting counts are read, in
-    a session of its own, which on SQLite never waits for the writer. Without a setup, the
-    events are read back."""
-    by_clinic: dict[int, list[TicketEvent]] = defaultdict(list)
+    The events are rendered from what the commands wrote (each event with the waiting counts
+    it changed, the commit with each ticket's code and priority) and the clinic's setup from
+    memory (read once when it is not there)."""
+    by_clinic: dict[int, list[EventRow]] = defaultdict(list)
     for event in commit.events:
         by_clinic[event.clinic_id].append(event)
     messages: list[Message] = []
-    if by_clinic:
-        with open_session(engine, write=False) as reader:
-            for clinic_id, events in by_clinic.items():
-                setup = setups.clinic(clinic_id) if setups is not None else None
-                if setup is not None and all(e.ticket_id in commit.tickets for e in events):
-                    messages.extend(render_committed(reader, events, commit.tickets, setup, now))
-                    continue
-                seqs = [event.seq for event in events]
-                messages.extend(render_events(reader, clinic_id, min(seqs), max(seqs), now))
+    for clinic_id, events in by_clinic.items():
+        setup = setups.clinic(clinic_id)
+        if setup is None:  # clinics are never deleted
+            log.error("events of unknown clinic %s not sent to its feeds", clinic_id)
+            continue
+        messages.extend(render_committed(events, commit.tickets, setup))
     messages.extend(clinic_changed(clinic_id) for clinic_id in commit.changed_clinics)
     if commit.changed_users or commit.changed_devices:
         messages.append(accounts_changed(commit))
     return messages
 
 
-def feeds_consumer(
-    engine: Engine, hub: Hub, clock: Clock, setups: Setups | None = None
-) -> Consumer:
+def feeds_consumer(hub: Hub, setups: Setups) -> Consumer:
     def consume(commit: Commit) -> None:
-        hub.publish_threadsafe(committed_messages(engine, commit, clock(), setups))
+        hub.publish_threadsafe(committed_messages(commit, setups))
 
     return consume
 

@@ -7,7 +7,16 @@ from sqlmodel import Session, col, select
 
 from app.after_commit import TicketBrief
 from app.directory.setups import ClinicSetup
-from app.models import Clinic, Counter, EventType, Service, Ticket, TicketEvent, TicketStatus
+from app.models import (
+    Clinic,
+    Counter,
+    EventRow,
+    EventType,
+    Service,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
 from app.queueing.localday import local_date, to_local
 from app.queueing.queries import clinic_counters, held_tickets, kept_waiting
 
@@ -26,6 +35,9 @@ STATUS_AFTER: dict[EventType, TicketStatus] = {
     EventType.expired: TicketStatus.expired,
 }
 CALL_EVENTS = (EventType.called, EventType.recalled)
+# The events that move a ticket into or out of its service's waiting queue (a transfer: into
+# the service it goes to).
+QUEUE_EVENTS = (EventType.issued, EventType.called, EventType.requeued, EventType.cancelled)
 LAST_CALLS = 10
 
 
@@ -44,28 +56,23 @@ def waiting_counts(session: Session, service_ids: list[int], visit_date: date) -
 
 
 def render_committed(
-    session: Session,
-    events: list[TicketEvent],
-    tickets: dict[int, TicketBrief],
-    setup: ClinicSetup,
-    now: datetime,
+    events: list[EventRow], tickets: dict[int, TicketBrief], setup: ClinicSetup
 ) -> list[Message]:
     """The display messages of one clinic's events that a commit made permanent, built from
-    what the commands wrote and the clinic's setup; only the waiting counts are read."""
-    clinic = setup.clinic
-    touched = sorted(
-        {event.service_id for event in events}
-        | {event.to_service_id for event in events if event.to_service_id}
-    )
-    counts = waiting_counts(session, touched, local_date(now, clinic.timezone))
+    what the commands wrote (each event carries the waiting counts it changed) and the
+    clinic's setup: no read."""
     names: dict[int | None, str] = {cid: counter.name for cid, counter in setup.counters.items()}
-    return [_message(event, tickets[event.ticket_id], clinic, names, counts) for event in events]
+    return [
+        _message(event, tickets[event.ticket_id], setup.clinic, names, event.waiting)
+        for event in events
+    ]
 
 
 def render_events(
     session: Session, clinic_id: int, first_seq: int, last_seq: int, now: datetime
 ) -> list[Message]:
-    """The display messages of the clinic's events first_seq..last_seq that are committed."""
+    """The display messages of the clinic's events first_seq..last_seq that are committed (a
+    display catching up); the waiting counts are today's, as they are now."""
     clinic = session.get(Clinic, clinic_id)
     if clinic is None or last_seq < first_seq:
         return []
@@ -83,26 +90,40 @@ def render_events(
     names = dict(
         session.exec(select(Counter.id, Counter.name).where(col(Counter.id).in_(counter_ids))).all()
     )
-    touched = sorted(
-        {event.service_id for event, _ in rows}
-        | {e.to_service_id for e, _ in rows if e.to_service_id}
+    changed = {event.id: _queue_changed(event) for event, _ in rows}
+    counts = waiting_counts(
+        session,
+        sorted({sid for sid in changed.values() if sid is not None}),
+        local_date(now, clinic.timezone),
     )
-    counts = waiting_counts(session, touched, local_date(now, clinic.timezone))
-    return [_message(event, ticket, clinic, names, counts) for event, ticket in rows]
+    messages = []
+    for event, ticket in rows:
+        service_id = changed[event.id]
+        waiting = {} if service_id is None else {service_id: counts.get(service_id, 0)}
+        messages.append(_message(event, ticket, clinic, names, waiting))
+    return messages
+
+
+def _queue_changed(event: TicketEvent) -> int | None:
+    """The service whose waiting queue the event changed, if any."""
+    if event.type is EventType.transferred:
+        return event.to_service_id
+    if event.type in QUEUE_EVENTS:
+        return event.service_id
+    return None
 
 
 def _message(
-    event: TicketEvent,
+    event: TicketEvent | EventRow,
     ticket: Ticket | TicketBrief,
     clinic: Clinic,
     counter_names: dict[int | None, str],
-    counts: dict[int, int],
+    waiting: dict[int, int],
 ) -> Message:
     service_after = event.to_service_id if event.type is EventType.transferred else event.service_id
     counter = None
     if event.counter_id is not None:
         counter = {"id": event.counter_id, "name": counter_names.get(event.counter_id, "")}
-    services = [event.service_id] + ([event.to_service_id] if event.to_service_id else [])
     return {
         "type": f"ticket.{event.type.value}",
         "seq": event.seq,
@@ -119,7 +140,8 @@ def _message(
         "counter": counter,
         "from_service_id": event.service_id if event.type is EventType.transferred else None,
         "to_service_id": event.to_service_id if event.type is EventType.transferred else None,
-        "waiting": {str(sid): counts.get(sid, 0) for sid in dict.fromkeys(services) if sid},
+        # The waiting count of each service whose queue this event changed, right after it.
+        "waiting": {str(service_id): count for service_id, count in waiting.items()},
     }
 
 

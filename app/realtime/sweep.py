@@ -1,6 +1,6 @@
-"""The end-of-day sweep: at each clinic's local midnight its open tickets expire, and its
-displays are told (one `ticket.expired` message per ticket, through the after-commit
-pipeline)."""
+"""The sweeps: at each clinic's local midnight its open tickets expire, and its displays are
+told (one `ticket.expired` message per ticket, through the after-commit pipeline); answers
+kept for Idempotency-Key retries are dropped once they are older than the retry window."""
 
 import asyncio
 import logging
@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.clock import Clock
 from app.db import open_session
 from app.queueing.expiry import clinics_with_ended_days, expire_stale_tickets
+from app.queueing.idempotency import forget_old_answers
 from app.queueing.lookup import get_clinic
 from app.writer import Writer
 
@@ -36,10 +37,19 @@ def sweep_once(writer: Writer, clock: Clock) -> int:
     return expired
 
 
-async def sweep_forever(writer: Writer, clock: Clock, every_seconds: float) -> None:
+def forget_old_answers_once(writer: Writer, clock: Clock, keep_hours: int) -> int:
+    return writer.run(
+        lambda session: forget_old_answers(session, now=clock(), keep_hours=keep_hours)
+    )
+
+
+async def sweep_forever(
+    writer: Writer, clock: Clock, every_seconds: float, idempotency_hours: int
+) -> None:
     while True:
         try:
             await run_in_threadpool(sweep_once, writer, clock)
+            await run_in_threadpool(forget_old_answers_once, writer, clock, idempotency_hours)
         except Exception:  # a database hiccup must not end the sweeps
-            log.exception("end-of-day sweep failed")
+            log.exception("sweep failed")
         await asyncio.sleep(every_seconds)

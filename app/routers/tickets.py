@@ -1,9 +1,10 @@
 """Tickets: taking one, reading it, and the staff actions on it."""
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic_core import to_json
 from sqlmodel import Session
 
 from app.auth import permissions, secrets
@@ -18,7 +19,7 @@ from app.queueing.events import Actor
 from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
 from app.queueing.issue import take_ticket
 from app.queueing.lookup import clinic_setup, clinic_setup_from_memory, get_ticket, service_in
-from app.queueing.queries import ticket_view
+from app.queueing.queries import ticket_answer, ticket_view
 from app.routers.params import IdPath, TicketIdPath
 from app.writer import Command, Writer, WriterDep
 
@@ -101,13 +102,8 @@ async def create_ticket(
         actor=principal.actor if principal else Actor(),
         clock=clock,
         idempotency=idempotency,
-        idempotency_hours=request.app.state.settings.idempotency_hours,
     )
-    return Response(
-        created.model_dump_json(),
-        status_code=status.HTTP_201_CREATED,
-        media_type="application/json",
-    )
+    return json_answer(created, status.HTTP_201_CREATED)
 
 
 def _authorize_patient_or_staff(
@@ -123,18 +119,14 @@ def _authorize_patient_or_staff(
     return principal.actor
 
 
-def ticket_answer(session: Session, ticket: Ticket) -> TicketPublic:
-    """The ticket with its position and estimate; the clinic's setup from memory, and inside a
-    command that just queued the ticket, its position without counting the queue."""
-    setup = clinic_setup(session, ticket.clinic_id)
-    return ticket_view(
-        session,
-        ticket,
-        setup.clinic,
-        service_in(session, setup, ticket.service_id),
-        waiting=actions.waiting_after(session, ticket),
-        counters=setup.counters_serving(ticket.service_id),
-    )
+def json_answer(answer: dict[str, Any], status_code: int = status.HTTP_200_OK) -> Response:
+    """An answer built by a command, sent as it is (the route's `response_model` documents
+    it; validating it again would cost more than building it)."""
+    return Response(to_json(answer), status_code=status_code, media_type="application/json")
+
+
+def acted_answer(acted: actions.Acted) -> dict[str, Any]:
+    return ticket_answer(acted.ticket, acted.setup.clinic.timezone, acted.position, acted.estimate)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
@@ -148,7 +140,14 @@ def read_ticket(
     """A ticket with its position and estimated wait (ticket token, or staff of the clinic)."""
     ticket = get_ticket(session, ticket_id)
     _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
-    return ticket_answer(session, ticket)
+    setup = clinic_setup(session, ticket.clinic_id)
+    return ticket_view(
+        session,
+        ticket,
+        setup.clinic,
+        service_in(session, setup, ticket.service_id),
+        counters=setup.counters_serving(ticket.service_id),
+    )
 
 
 @router.post("/tickets/{ticket_id}/cancel", response_model=TicketPublic)
@@ -160,24 +159,23 @@ def cancel_ticket(
     writer: WriterDep,
     token: TokenQuery = None,
     x_ticket_token: TokenHeader = None,
-) -> TicketPublic:
+) -> Response:
     """Cancel a waiting ticket (the patient with its token, or staff)."""
     ticket = get_ticket(session, ticket_id)
     actor = _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
-    return writer.run(_acting(actions.cancel, ticket_id, actor, clock))
+    return json_answer(writer.run(_acting(actions.cancel, ticket_id, actor, clock)))
 
 
-StaffAction = Callable[..., Ticket]
+StaffAction = Callable[..., actions.Acted]
 
 
 def _acting(
     action: StaffAction, ticket_id: int, actor: Actor, clock: Clock, **extra: int
-) -> Command[TicketPublic]:
-    """The writer's command: the action, then the answer built in the same transaction."""
+) -> Command[dict[str, Any]]:
+    """The writer's command: the action, then the answer built from what it did."""
 
-    def command(session: Session) -> TicketPublic:
-        changed = action(session, ticket_id=ticket_id, actor=actor, now=clock(), **extra)
-        return ticket_answer(session, changed)
+    def command(session: Session) -> dict[str, Any]:
+        return acted_answer(action(session, ticket_id=ticket_id, actor=actor, now=clock(), **extra))
 
     return command
 
@@ -190,12 +188,12 @@ def _staff_action(
     clock: ClockDep,
     writer: Writer,
     **extra: int,
-) -> TicketPublic:
+) -> Response:
     permissions.require_user(principal)
     ticket = get_ticket(session, ticket_id)
     permissions.require_staff(principal, ticket.clinic_id)
     assert principal is not None
-    return writer.run(_acting(action, ticket_id, principal.actor, clock, **extra))
+    return json_answer(writer.run(_acting(action, ticket_id, principal.actor, clock, **extra)))
 
 
 @router.post("/tickets/{ticket_id}/recall", response_model=TicketPublic)
@@ -205,7 +203,7 @@ def recall(
     principal: PrincipalDep,
     clock: ClockDep,
     writer: WriterDep,
-) -> TicketPublic:
+) -> Response:
     """Call a called ticket again (the display repeats it)."""
     return _staff_action(actions.recall, ticket_id, session, principal, clock, writer)
 
@@ -217,7 +215,7 @@ def start(
     principal: PrincipalDep,
     clock: ClockDep,
     writer: WriterDep,
-) -> TicketPublic:
+) -> Response:
     """The patient has arrived at the counter: service begins."""
     return _staff_action(actions.start, ticket_id, session, principal, clock, writer)
 
@@ -229,7 +227,7 @@ def complete(
     principal: PrincipalDep,
     clock: ClockDep,
     writer: WriterDep,
-) -> TicketPublic:
+) -> Response:
     """Service done."""
     return _staff_action(actions.complete, ticket_id, session, principal, clock, writer)
 
@@ -241,7 +239,7 @@ def no_show(
     principal: PrincipalDep,
     clock: ClockDep,
     writer: WriterDep,
-) -> TicketPublic:
+) -> Response:
     """The called patient did not come."""
     return _staff_action(actions.no_show, ticket_id, session, principal, clock, writer)
 
@@ -253,7 +251,7 @@ def requeue(
     principal: PrincipalDep,
     clock: ClockDep,
     writer: WriterDep,
-) -> TicketPublic:
+) -> Response:
     """A no-show patient turned up late: back into the queue."""
     return _staff_action(actions.requeue, ticket_id, session, principal, clock, writer)
 
@@ -266,7 +264,7 @@ def transfer(
     principal: PrincipalDep,
     clock: ClockDep,
     writer: WriterDep,
-) -> TicketPublic:
+) -> Response:
     """Send the ticket (same code) to another service's queue."""
     return _staff_action(
         actions.transfer, ticket_id, session, principal, clock, writer, service_id=data.service_id
