@@ -3,14 +3,14 @@
 A write command records ticket events (`queueing.events.record`) and notes directory changes
 (`note_clinic_changed`) on its session. The writer (`app.writer`) collects what each command
 recorded, drops what a rejected command recorded, and after the COMMIT hands one `Commit` to
-`AfterCommit.deliver`, in commit order. The consumers registered here then run on a thread of
-their own, one commit after another: the realtime feeds (hub, and Redis through it) and the
-metrics. A consumer that fails is logged and counted; the write it follows has already been
-answered and stays committed.
+`AfterCommit.deliver`, in commit order. The consumers registered in app/main.py then run on
+the event loop, one commit after another: the realtime feeds (hub, and Redis through it) and
+the metrics; the directory's memory forgets what changed before the writer answers (inline).
+A consumer that fails is logged and counted; the write it follows stays committed.
 """
 
+import asyncio
 import logging
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,9 +49,10 @@ class Commit:
     changed_users: set[int] = field(default_factory=set)
     changed_devices: set[int] = field(default_factory=set)
     # What the writer still writes before the COMMIT (app/queueing/events.py), not for the
-    # consumers: legs begun and legs changed by the command (written when it ends), and the
-    # changes of leg shares for the report rollups (summed and written when the batch ends).
-    leg_inserts: list[Any] = field(default_factory=list)
+    # consumers: legs begun (by ticket id and leg; inserted when the transaction ends), legs
+    # changed (written when the command ends), and the changes of leg shares for the report
+    # rollups (summed and written when the transaction ends).
+    leg_inserts: dict[tuple[int, int], Any] = field(default_factory=dict)
     leg_updates: list[Any] = field(default_factory=list)
     rollup_shifts: list[tuple[Any, Any]] = field(default_factory=list)
 
@@ -69,17 +70,11 @@ class Commit:
         )
         self.changed_users |= other.changed_users
         self.changed_devices |= other.changed_devices
+        self.leg_inserts.update(other.leg_inserts)  # a later version of a leg replaces it
         self.rollup_shifts.extend(other.rollup_shifts)
 
 
 Consumer = Callable[[Commit], None]
-
-
-@dataclass
-class _Marker:
-    """Put behind the commits delivered so far: set once they have been consumed."""
-
-    done: threading.Event
 
 
 def pending(session: Session) -> Commit:
@@ -87,6 +82,17 @@ def pending(session: Session) -> Commit:
     found: Commit | None = session.info.get(PENDING_EVENTS)
     if found is None:
         found = session.info[PENDING_EVENTS] = Commit()
+    return found
+
+
+# Where a command finds what the commands before it in its transaction recorded (the writer
+# puts it there): legs they began are not written until the transaction ends.
+TRANSACTION = "antrean_transaction"
+
+
+def recorded_before(session: Session) -> Commit | None:
+    """What the earlier commands of the session's transaction recorded, if any."""
+    found: Commit | None = session.info.get(TRANSACTION)
     return found
 
 
@@ -128,41 +134,45 @@ def take_pending(session: Session) -> Commit:
 
 
 class AfterCommit:
-    """The consumers of committed work, fed in commit order from one thread."""
+    """The consumers of committed work, fed in commit order on the event loop.
+
+    `inline` consumers run at once, where the writer delivers, before it answers anyone; the
+    others run on the event loop as soon as it is free, one commit after another (the writer
+    is there already on SQLite: no thread to hand the work to, and none to wait for)."""
 
     def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
         self._on_failure = on_failure
         self._consumers: list[tuple[str, Consumer]] = []
         self._inline: list[tuple[str, Consumer]] = []
-        self._queue: queue.SimpleQueue[Commit | _Marker | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self.failures: dict[str, int] = {}
 
     def register(self, name: str, consumer: Consumer, *, inline: bool = False) -> None:
-        """`inline` consumers run on the writer's thread before it answers (they must be
-        quick and never block): what they do is seen by the very next request."""
+        """`inline` consumers must be quick and never block: what they do is seen by the very
+        next request (forgetting a changed sign-in, say). The others must not block either:
+        they run on the event loop."""
         (self._inline if inline else self._consumers).append((name, consumer))
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="after-commit", daemon=True)
-            self._thread.start()
+        """Called on the event loop that runs the consumers."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop = None
 
     def deliver(self, commit: Commit) -> None:
         """From the writer, right after a COMMIT returned. Never raises, never waits."""
         if not commit:
             return
         self._run_each(self._inline, commit)
-        if self._thread is None:
+        if self._loop is None:
             self.run_consumers(commit)
+        elif threading.get_ident() == self._loop_thread:
+            self._loop.call_soon(self.run_consumers, commit)
         else:
-            self._queue.put(commit)
+            self._loop.call_soon_threadsafe(self.run_consumers, commit)
 
     def run_consumers(self, commit: Commit) -> None:
         self._run_each(self._consumers, commit)
@@ -178,19 +188,15 @@ class AfterCommit:
                     self._on_failure(name)
 
     def drain(self, timeout: float = 5.0) -> None:
-        """Wait until everything delivered so far has been consumed (tests, shutdown)."""
-        done = threading.Event()
-        if self._thread is None:
+        """From another thread: wait until everything delivered so far has been consumed
+        (tests)."""
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._loop_thread:
             return
-        self._queue.put(_Marker(done))
+        done = threading.Event()
+        loop.call_soon_threadsafe(done.set)  # behind every commit delivered before it
         done.wait(timeout)
 
-    def _run(self) -> None:
-        while True:
-            commit = self._queue.get()
-            if commit is None:
-                return
-            if isinstance(commit, _Marker):
-                commit.done.set()
-                continue
-            self.run_consumers(commit)
+    async def settled(self) -> None:
+        """On the event loop: let every commit delivered so far be consumed (tests)."""
+        await asyncio.sleep(0)

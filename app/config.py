@@ -1,6 +1,7 @@
 """Settings, read from environment variables with the ANTREAN_ prefix."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     # How long a retried request with the same Idempotency-Key gets the same answer.
     idempotency_hours: int = Field(default=24, ge=1)
     run_migrations: bool = True
+    # PostgreSQL: "batch" commits the commands that queued together in one transaction (group
+    # commit, as on SQLite); "direct" runs each in a transaction of its own, concurrently.
+    postgres_writer: Literal["batch", "direct"] = "batch"
 
     # Realtime feeds (app/realtime/).
     redis_channel: str = "antrean:events"

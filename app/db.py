@@ -12,6 +12,7 @@ lock is only ever contended at startup (admin bootstrap) and by tests that write
 PostgreSQL needs none of this: the queue code takes row locks.
 """
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -22,7 +23,14 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlmodel import Session
 
 WRITE_OPTION = "antrean_write"
+# A write transaction that must not wait for the write lock (the writer on the event loop):
+# WriteLockBusy instead, and the caller waits elsewhere.
+NOWAIT_OPTION = "antrean_nowait"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class WriteLockBusy(Exception):
+    """The SQLite write lock is held (by this process's other writer, or another process)."""
 
 
 def normalize_url(url: str) -> URL:
@@ -61,8 +69,11 @@ class _WriterLock:
         # SQLAlchemy hands over the pool's proxy or the raw sqlite3 connection: key on the raw.
         return id(getattr(connection, "dbapi_connection", connection))
 
-    def acquire(self, connection: Any) -> None:
-        if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+    def acquire(self, connection: Any, *, wait: bool = True) -> None:
+        if not wait:
+            if not self._lock.acquire(blocking=False):
+                raise WriteLockBusy()
+        elif not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise TimeoutError("waited too long for the SQLite write lock")
         self._holder = self._key(connection)
 
@@ -113,22 +124,46 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        if not connection.get_execution_options().get(WRITE_OPTION, False):
+        options = connection.get_execution_options()
+        if not options.get(WRITE_OPTION, False):
             connection.exec_driver_sql("BEGIN")
             return
         dbapi_connection = connection.connection.dbapi_connection
-        writer.acquire(dbapi_connection)
+        wait = not options.get(NOWAIT_OPTION, False)
+        writer.acquire(dbapi_connection, wait=wait)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if wait:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                _begin_immediate_or_busy(dbapi_connection)
         except BaseException:
             writer.release(dbapi_connection)
             raise
 
 
-def open_session(engine: Engine, *, write: bool, info: dict[str, Any] | None = None) -> Session:
+def _begin_immediate_or_busy(dbapi_connection: Any) -> None:
+    """BEGIN IMMEDIATE without waiting: WriteLockBusy when another process writes."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=0")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise WriteLockBusy() from exc
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def open_session(
+    engine: Engine, *, write: bool, info: dict[str, Any] | None = None, nowait: bool = False
+) -> Session:
     """A session whose transaction is declared as writing (or not) before it begins. `info`:
-    what the process lends its sessions (the directory's memory, app/directory/setups.py)."""
-    bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
+    what the process lends its sessions (the directory's memory, app/directory/setups.py).
+    `nowait` (SQLite): the write transaction raises WriteLockBusy rather than wait."""
+    options = {WRITE_OPTION: True, NOWAIT_OPTION: nowait} if write else None
+    bind = engine.execution_options(**options) if options else engine
     return Session(bind, expire_on_commit=False, info=dict(info) if info else None)
 
 

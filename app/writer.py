@@ -1,29 +1,32 @@
 """One writer per process and database: every state change is a command handed to it.
 
 A command is a function of a Session that reads, checks, writes and returns its answer (built
-from what it wrote), without committing: the writer commits.
+from what it wrote), without committing: the writer commits. After each COMMIT, what it made
+permanent goes to `AfterCommit` (app/after_commit.py), in commit order.
 
-SQLite (`BatchingWriter`): one thread does all the writing. It takes every command that queued
-while its previous commit ran and runs them in one transaction (BEGIN IMMEDIATE), each inside a
-SAVEPOINT of its own, then commits them together: one fsync for the batch (group commit). A
-command that raises is rolled back to its savepoint alone: its caller gets the exception, what
-it recorded is dropped, and the others commit. Every caller is answered only after the COMMIT
-holding its work has returned (WAL, synchronous=FULL), so a 2xx is durable.
+`BatchingWriter`, group commit: the commands that queued while the previous commit ran go into
+one transaction, each inside a SAVEPOINT of its own, and are committed together (one fsync, one
+WAL flush). A command that raises is rolled back to its savepoint alone: its caller gets the
+exception, what it recorded is dropped, and the others commit. Every caller is answered only
+after the COMMIT holding its work has returned (SQLite: WAL with synchronous=FULL), so a 2xx is
+durable. On SQLite the commands themselves run on the event loop, between a BEGIN IMMEDIATE and
+a COMMIT run on the writer's own thread: a statement there is a few microseconds of work in the
+page cache, and a thread of their own would hand the interpreter's lock back and forth with the
+event loop at every statement (measured: a batch took six times its work). The waits, for
+another process's write lock and for the disk, stay off the loop.
 
-PostgreSQL (`DirectWriter`): each command runs in a transaction of its own in the caller's
-worker thread, concurrently with the others; row locks keep them apart (call-next takes FOR
-UPDATE SKIP LOCKED), and PostgreSQL already commits concurrent transactions together
-(commit_delay aside, its WAL flush serves every transaction waiting on it).
+`DirectWriter`: a transaction per command, in the caller's worker thread, concurrently with the
+others; row locks keep them apart (PostgreSQL only).
 
-Either way, after each COMMIT the work it made permanent goes to `AfterCommit`, in commit order.
+On PostgreSQL, whichever of the two `ANTREAN_POSTGRES_WRITER` names (docs/write-path.md has the
+measurements) runs its commands on a worker thread, where a statement waits on the network.
 """
 
 import asyncio
 import logging
-import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -33,9 +36,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from app.after_commit import AfterCommit, Commit, take_pending
-from app.db import make_engine, open_session
-from app.prepared import lend_connection
+from app.after_commit import TRANSACTION, AfterCommit, Commit, take_pending
+from app.db import WriteLockBusy, make_engine, open_session
+from app.prepared import driver_connection, lend_connection
 from app.queueing.events import end_command, end_transaction
 
 log = logging.getLogger(__name__)
@@ -44,10 +47,13 @@ T = TypeVar("T")
 Command = Callable[[Session], T]
 
 MAX_BATCH = 256
+# PostgreSQL breaks a deadlock by failing one transaction's statement: its work runs again.
+DEADLOCK_DETECTED = "40P01"
+DEADLOCK_RETRIES = 3
 
 
 class Writer:
-    """The interface the routes use: `run` from a worker thread, `arun` from the event loop.
+    """The interface the routes use: `arun` from the event loop, `run` from a worker thread.
 
     The writer has connections of its own (`pool_size`), apart from the requests' read
     sessions: a request holds its read session while it waits for its command, and the writer
@@ -72,9 +78,10 @@ class Writer:
         )
 
     def start(self) -> None:
+        """Called on the event loop the writer serves."""
         self.after_commit.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self.after_commit.stop()
         self.write_engine.dispose()
 
@@ -82,7 +89,22 @@ class Writer:
         raise NotImplementedError
 
     async def arun(self, command: Command[T]) -> T:
-        return await run_in_threadpool(self.run, command)
+        raise NotImplementedError
+
+    def _open(self, *, nowait: bool = False) -> Session:
+        """A write session with its transaction begun (on SQLite: BEGIN IMMEDIATE, which may
+        wait for another process's write lock; with `nowait`, WriteLockBusy instead)."""
+        session = open_session(self.write_engine, write=True, info=self.session_info, nowait=nowait)
+        try:
+            lend_connection(session)
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+
+def _lost_a_deadlock(exc: BaseException) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == DEADLOCK_DETECTED
 
 
 class DirectWriter(Writer):
@@ -93,8 +115,7 @@ class DirectWriter(Writer):
     def run(self, command: Command[T]) -> T:
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
-                with open_session(self.write_engine, write=True, info=self.session_info) as session:
-                    lend_connection(session)
+                with self._open() as session:
                     result = command(session)
                     end_command(session)
                     commit = take_pending(session)
@@ -108,24 +129,30 @@ class DirectWriter(Writer):
         self.after_commit.deliver(commit)
         return result
 
-
-# PostgreSQL breaks a deadlock by failing one of the transactions: its work runs again.
-DEADLOCK_DETECTED = "40P01"
-DEADLOCK_RETRIES = 3
-
-
-def _lost_a_deadlock(exc: BaseException) -> bool:
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == DEADLOCK_DETECTED
+    async def arun(self, command: Command[T]) -> T:
+        return await run_in_threadpool(self.run, command)
 
 
 @dataclass
 class _Job:
     command: Command[Any]
-    future: "Future[Any]"
+    future: "asyncio.Future[Any]"
+    attempts: int = 0
+
+
+@dataclass
+class _Batch:
+    """One transaction's commands as they ran: answered, refused, or to run again."""
+
+    commit: Commit
+    answered: list[tuple[_Job, Any]]
+    refused: list[tuple[_Job, BaseException]]
+    again: list[_Job]
 
 
 class BatchingWriter(Writer):
-    """Group commit on one thread (SQLite)."""
+    """Group commit; `on_loop`: the commands run on the event loop (SQLite), else on the
+    writer's thread with the BEGIN and the COMMIT (PostgreSQL)."""
 
     def __init__(
         self,
@@ -133,98 +160,127 @@ class BatchingWriter(Writer):
         after_commit: AfterCommit,
         session_info: dict[str, Any] | None = None,
         *,
+        on_loop: bool,
         max_batch: int = MAX_BATCH,
     ) -> None:
         super().__init__(engine, after_commit, session_info)
+        self.on_loop = on_loop
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        # Batch sizes, for the benchmarks and the metrics: commits made and commands in them.
+        self._pending: list[_Job] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        # One thread: the transaction's BEGIN, COMMIT (and, off the loop, its commands).
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
+        # Batch sizes, for the benchmarks and the tests: commits made and commands in them.
         self.commits = 0
         self.commands = 0
 
     def start(self) -> None:
         super().start()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="writer", daemon=True)
-            self._thread.start()
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
-        super().stop()
-
-    def submit(self, command: Command[T]) -> "Future[T]":
-        future: Future[T] = Future()
-        if self._thread is None:
-            future.set_exception(RuntimeError("the writer is not running"))
-        else:
-            self._queue.put(_Job(command, future))
-        return future
-
-    def run(self, command: Command[T]) -> T:
-        return self.submit(command).result()
+    async def stop(self) -> None:
+        while self._drainer is not None and not self._drainer.done():
+            await asyncio.shield(self._drainer)
+        self._thread.shutdown(wait=True)
+        await super().stop()
 
     async def arun(self, command: Command[T]) -> T:
-        return await asyncio.wrap_future(self.submit(command))
+        if self._loop is None:
+            raise RuntimeError("the writer is not running")
+        if asyncio.get_running_loop() is not self._loop:  # another loop (a test's second client)
+            handed = asyncio.run_coroutine_threadsafe(self.arun(command), self._loop)
+            return await asyncio.wrap_future(handed)
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending.append(_Job(command, future))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = self._loop.create_task(self._drain())
+        return await future
 
-    def _loop(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            batch = [job]
-            stopping = False
-            while len(batch) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
+    def run(self, command: Command[T]) -> T:
+        """From a worker thread (never from the event loop, which it would block)."""
+        if self._loop is None:
+            raise RuntimeError("the writer is not running")
+        if threading.get_ident() == self._loop_thread:
+            raise RuntimeError("Writer.run called on the event loop: await arun instead")
+        return asyncio.run_coroutine_threadsafe(self.arun(command), self._loop).result()
+
+    async def _drain(self) -> None:
+        """Commit batches until nobody waits: each batch is what queued meanwhile."""
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            jobs, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
-                self._commit(batch)
-            except BaseException as exc:  # never leave a caller waiting
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
-                log.exception("writer batch failed")
-            if stopping:
-                return
-
-    def _commit(self, batch: list[_Job]) -> None:
-        answered: list[tuple[_Job, Any]] = []
-        commit = Commit()
-        try:
-            with open_session(self.write_engine, write=True, info=self.session_info) as session:
-                driver, _ = lend_connection(session)
-                for job in batch:
-                    if not job.future.set_running_or_notify_cancel():
-                        continue
+                if self.on_loop:
+                    session = await self._begin_on_loop(loop)
                     try:
-                        result = _in_savepoint(session, driver, job.command)
-                    except Exception as exc:
-                        take_pending(session)  # what a refused command recorded never happened
+                        batch = self._execute(session, jobs)
+                    except BaseException:
+                        await loop.run_in_executor(self._thread, session.close)
+                        raise
+                    await loop.run_in_executor(self._thread, _commit, session)
+                else:
+                    batch = await loop.run_in_executor(self._thread, self._execute_and_commit, jobs)
+            except Exception as exc:  # the transaction failed: nobody's work was committed
+                log.exception("group commit of %d commands failed", len(jobs))
+                for job in jobs:
+                    if not job.future.done():
                         job.future.set_exception(exc)
-                        continue
-                    commit.extend(take_pending(session))
-                    answered.append((job, result))
-                end_transaction(session, commit)
-                session.commit()
-        except Exception as exc:
-            for job, _ in answered:
-                job.future.set_exception(exc)
-            log.exception("group commit of %d commands failed", len(answered))
-            return
-        self.commits += 1
-        self.commands += len(answered)
-        self.after_commit.deliver(commit)
-        for job, result in answered:
-            job.future.set_result(result)
+                continue
+            self.commits += 1
+            self.commands += len(batch.answered)
+            self.after_commit.deliver(batch.commit)
+            for job, result in batch.answered:
+                if not job.future.done():
+                    job.future.set_result(result)
+            for job, error in batch.refused:
+                if not job.future.done():
+                    job.future.set_exception(error)
+            self._pending[:0] = batch.again
+
+    async def _begin_on_loop(self, loop: asyncio.AbstractEventLoop) -> Session:
+        """The transaction begun on the loop when nobody else holds the write lock (always, in
+        a serving process of its own); else waited for on the writer's thread."""
+        try:
+            return self._open(nowait=True)
+        except WriteLockBusy:
+            return await loop.run_in_executor(self._thread, self._open)
+
+    def _execute_and_commit(self, jobs: list[_Job]) -> _Batch:
+        with self._open() as session:
+            batch = self._execute(session, jobs)
+            _commit(session)
+            return batch
+
+    def _execute(self, session: Session, jobs: list[_Job]) -> _Batch:
+        """Each command in a savepoint of its own, then the transaction's last writes."""
+        batch = _Batch(Commit(), [], [], [])
+        driver, _ = driver_connection(session)
+        session.info[TRANSACTION] = batch.commit  # what each command's predecessors began
+        for job in jobs:
+            if job.future.done():  # its caller has gone (cancelled)
+                continue
+            try:
+                result = _in_savepoint(session, driver, job.command)
+            except Exception as exc:
+                take_pending(session)  # what a refused command recorded never happened
+                if _lost_a_deadlock(exc) and job.attempts < DEADLOCK_RETRIES:
+                    job.attempts += 1  # after this commit has let go of our locks
+                    batch.again.append(job)
+                else:
+                    batch.refused.append((job, exc))
+                continue
+            batch.commit.extend(take_pending(session))
+            batch.answered.append((job, result))
+        end_transaction(session, batch.commit)
+        return batch
+
+
+def _commit(session: Session) -> None:
+    with session:
+        session.commit()
 
 
 def _in_savepoint(session: Session, driver: Any, command: Command[T]) -> T:
@@ -250,11 +306,17 @@ def _in_savepoint(session: Session, driver: Any, command: Command[T]) -> T:
 
 
 def make_writer(
-    engine: Engine, after_commit: AfterCommit, session_info: dict[str, Any] | None = None
+    engine: Engine,
+    after_commit: AfterCommit,
+    session_info: dict[str, Any] | None = None,
+    *,
+    postgres_writer: str = "batch",
 ) -> Writer:
     if engine.dialect.name == "sqlite":
-        return BatchingWriter(engine, after_commit, session_info)
-    return DirectWriter(engine, after_commit, session_info)
+        return BatchingWriter(engine, after_commit, session_info, on_loop=True)
+    if postgres_writer == "direct":
+        return DirectWriter(engine, after_commit, session_info)
+    return BatchingWriter(engine, after_commit, session_info, on_loop=False)
 
 
 async def get_writer(request: Request) -> Writer:

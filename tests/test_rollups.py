@@ -1,15 +1,20 @@
 """Leg rollups, what the reports read: written with every event, equal to what the legs give."""
 
+import asyncio
 from typing import Any
 
 import pytest
 from alembic import command
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.migrate import alembic_config, upgrade_to_head
-from app.models import LegRollup
+from app.models import Channel, LegRollup, Priority, TicketLeg
 from app.models.rollup import NO_COUNTER, unpack_waits
+from app.queueing import actions
+from app.queueing.events import Actor
+from app.queueing.issue import issue_ticket
 from app.queueing.rollups import (
     COUNT_COLUMNS,
     KEY_COLUMNS,
@@ -122,3 +127,61 @@ def test_rollups_out_of_step_never_stop_a_queue_and_a_rebuild_mends_them(
         session.commit()
     assert stored_rollups(engine) == rollups_from_legs(engine)
     assert [waits for _, waits in stored_rollups(engine).values()] == [[3 * 60]]
+
+
+class Refused(Exception):
+    pass
+
+
+def test_commands_in_one_transaction_see_the_legs_begun_before_them_and_a_refused_one_leaves_them(
+    world: World, client: TestClient, engine: Engine
+) -> None:
+    """Legs begun in a transaction are inserted when it ends: a call later in the same batch
+    finds its ticket's leg among them, and a call refused after changing it changes nothing."""
+    state = client.app.state  # type: ignore[attr-defined]
+    writer = state.writer
+    setup = state.setups.clinic(world.clinic_id)
+    loket = world.counters["Loket 1"]["id"]
+
+    def issue(session: Session) -> dict[str, Any]:
+        return issue_ticket(
+            session,
+            setup=setup,
+            service_id=world.services["A"]["id"],
+            priority=Priority.none,
+            channel=Channel.kiosk,
+            actor=Actor(),
+            clock=state.clock,
+        )
+
+    def call(session: Session) -> int | None:
+        acted = actions.call_next(session, counter_id=loket, actor=Actor(), now=state.clock())
+        return None if acted is None else acted.ticket.id
+
+    def call_then_refuse(session: Session) -> None:
+        call(session)
+        raise Refused()
+
+    async def together() -> list[Any]:
+        return await asyncio.gather(  # type: ignore[return-value]
+            writer.arun(issue),
+            writer.arun(call_then_refuse),
+            writer.arun(issue),
+            writer.arun(call),
+            return_exceptions=True,
+        )
+
+    commits_before = writer.commits
+    first, refused, second, called = client.portal.call(together)  # type: ignore[union-attr]
+    assert writer.commits == commits_before + 1, "one transaction"
+    assert isinstance(refused, Refused)
+    assert called == first["id"]
+    with Session(engine) as session:
+        legs = {
+            leg.ticket_id: leg
+            for leg in session.scalars(select(TicketLeg).where(col(TicketLeg.leg) == 1))
+        }
+    assert legs[first["id"]].counter_id == loket
+    assert legs[first["id"]].wait_seconds == 0
+    assert legs[second["id"]].first_called_at is None
+    assert stored_rollups(engine) == rollups_from_legs(engine)

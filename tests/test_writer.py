@@ -1,7 +1,7 @@
 """The writer: commands that queued together commit together; a refused one changes nothing."""
 
-import threading
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import Engine
@@ -12,29 +12,11 @@ from app.db import open_session
 from app.directory.clinics import ClinicCodeTaken, create_clinic
 from app.models import Clinic
 from app.models.clinic import ClinicCreate
-from app.writer import BatchingWriter, Command, make_writer
+from app.writer import BatchingWriter, Command, DirectWriter, Writer, make_writer
 
 
 class Refused(Exception):
     pass
-
-
-@pytest.fixture
-def delivered() -> list[Commit]:
-    return []
-
-
-@pytest.fixture
-def writer(engine: Engine, delivered: list[Commit]) -> Iterator[BatchingWriter]:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("group commit is the SQLite writer's; PostgreSQL commits per command")
-    after_commit = AfterCommit()
-    after_commit.register("record", delivered.append)
-    writer = make_writer(engine, after_commit)
-    assert isinstance(writer, BatchingWriter)
-    writer.start()
-    yield writer
-    writer.stop()
 
 
 def add_clinic(code: str, *, then_refuse: bool = False) -> Command[int]:
@@ -54,46 +36,70 @@ def codes(engine: Engine) -> list[str]:
         return list(session.exec(select(Clinic.code).order_by(col(Clinic.code))))
 
 
+def serving(writer: Writer, scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run `scenario` on an event loop that the writer serves, as the app's lifespan does."""
+
+    async def main() -> None:
+        writer.start()
+        try:
+            await scenario()
+        finally:
+            await writer.stop()
+
+    asyncio.run(main())
+
+
 def test_commands_that_queue_together_commit_together_and_a_refused_one_changes_nothing(
-    writer: BatchingWriter, engine: Engine, delivered: list[Commit]
+    engine: Engine,
 ) -> None:
-    release = threading.Event()
+    delivered: list[Commit] = []
+    after_commit = AfterCommit()
+    after_commit.register("record", delivered.append)
+    writer = make_writer(engine, after_commit)
+    assert isinstance(writer, BatchingWriter)  # the default on both databases
+    results: list[object] = []
 
-    def hold_the_writer(_session: Session) -> None:
-        release.wait(10)
+    async def scenario() -> None:
+        # Queued in one go, as requests arriving while a commit runs: one transaction.
+        results.extend(
+            await asyncio.gather(
+                writer.arun(add_clinic("KIRI")),
+                writer.arun(add_clinic("TENGAH", then_refuse=True)),
+                writer.arun(add_clinic("KIRI")),  # refused by the rules: the code is taken
+                writer.arun(add_clinic("KANAN")),
+                return_exceptions=True,
+            )
+        )
+        await after_commit.settled()
 
-    first = writer.submit(hold_the_writer)
-    queued = [
-        writer.submit(add_clinic("KIRI")),
-        writer.submit(add_clinic("TENGAH", then_refuse=True)),
-        writer.submit(add_clinic("KIRI")),  # refused by the rules: the code is taken
-        writer.submit(add_clinic("KANAN")),
-    ]
-    commits_before = writer.commits
-    release.set()
-    first.result(10)
-    kiri = queued[0].result(10)
-    with pytest.raises(Refused):
-        queued[1].result(10)
-    with pytest.raises(ClinicCodeTaken):
-        queued[2].result(10)
-    kanan = queued[3].result(10)
-
+    serving(writer, scenario)
+    kiri, tengah, kiri_again, kanan = results
+    assert isinstance(tengah, Refused)
+    assert isinstance(kiri_again, ClinicCodeTaken)
     assert codes(engine) == ["KANAN", "KIRI"]
-    # The four queued while the first ran: one transaction for them (0 or 1 more than before,
-    # depending on whether the first was alone in its batch).
-    assert writer.commits - commits_before <= 1
-    writer.after_commit.drain()
+    assert writer.commits == 1
+    assert writer.commands == 2
     changed = [clinic for commit in delivered for clinic in commit.changed_clinics]
     assert changed == [kiri, kanan], "what a refused command recorded must not be delivered"
 
 
-def test_a_failed_consumer_is_counted_and_the_write_stays(
-    engine: Engine, delivered: list[Commit]
-) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("runs once")
+def test_a_worker_thread_waits_for_its_command_and_the_loop_may_not(engine: Engine) -> None:
+    writer = make_writer(engine, AfterCommit())
+    found: list[int] = []
+
+    async def scenario() -> None:
+        found.append(await asyncio.to_thread(writer.run, add_clinic("BATAKAN")))
+        with pytest.raises(RuntimeError, match="await arun"):
+            writer.run(add_clinic("BARU"))
+
+    serving(writer, scenario)
+    assert found
+    assert codes(engine) == ["BATAKAN"]
+
+
+def test_a_failed_consumer_is_counted_and_the_write_stays(engine: Engine) -> None:
     failures: list[str] = []
+    delivered: list[Commit] = []
     after_commit = AfterCommit(on_failure=failures.append)
 
     def broken(_commit: Commit) -> None:
@@ -102,28 +108,30 @@ def test_a_failed_consumer_is_counted_and_the_write_stays(
     after_commit.register("broken", broken)
     after_commit.register("record", delivered.append)
     writer = make_writer(engine, after_commit)
-    writer.start()
-    try:
-        clinic_id = writer.run(add_clinic("BATAKAN"))
-        after_commit.drain()
-    finally:
-        writer.stop()
+    clinic_ids: list[int] = []
+
+    async def scenario() -> None:
+        clinic_ids.append(await writer.arun(add_clinic("BATAKAN")))
+        await after_commit.settled()
+
+    serving(writer, scenario)
     assert codes(engine) == ["BATAKAN"]
     assert failures == ["broken"]
-    assert [commit.changed_clinics for commit in delivered] == [[clinic_id]]
+    assert [commit.changed_clinics for commit in delivered] == [clinic_ids]
 
 
-def test_on_postgresql_each_command_is_its_own_transaction(engine: Engine) -> None:
+def test_the_direct_writer_commits_each_command_alone(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
-        pytest.skip("the PostgreSQL writer")
-    writer = make_writer(engine, AfterCommit())
-    writer.start()
-    try:
-        writer.run(add_clinic("KIRI"))
+        pytest.skip("the direct writer is PostgreSQL's (ANTREAN_POSTGRES_WRITER=direct)")
+    writer = make_writer(engine, AfterCommit(), postgres_writer="direct")
+    assert isinstance(writer, DirectWriter)
+
+    async def scenario() -> None:
+        await writer.arun(add_clinic("KIRI"))
         with pytest.raises(Refused):
-            writer.run(add_clinic("TENGAH", then_refuse=True))
+            await writer.arun(add_clinic("TENGAH", then_refuse=True))
         with pytest.raises(ClinicCodeTaken):
-            writer.run(add_clinic("KIRI"))
-    finally:
-        writer.stop()
+            await writer.arun(add_clinic("KIRI"))
+
+    serving(writer, scenario)
     assert codes(engine) == ["KIRI"]

@@ -3,9 +3,11 @@
 `record` advances the ticket's leg (app/queueing/legs.py), notes the change of the leg's share
 for the report rollups, and notes the event for the after-commit pipeline (app/after_commit.py).
 Nothing is written to the log yet: the writer calls `end_command` as each command's last step
-(the legs it began or changed) and `end_transaction` once before the COMMIT, which writes, for
-every command of the transaction together:
+(the legs it changed) and `end_transaction` once before the COMMIT, which writes, for every
+command of the transaction together:
 
+- the legs begun, one INSERT statement (a command that reads a leg begun earlier in the same
+  transaction finds it among them, app/queueing/legs.py);
 - the rollups: the shares' changes summed per row, one upsert statement (app/queueing/rollups.py);
 - the events' `seq`: each clinic's events take the clinic's next numbers (1, 2, 3, …) with one
   UPDATE of its row, so the sequence is gap-free, survives restarts and is the same for every
@@ -26,7 +28,7 @@ from sqlmodel import Session, col
 from app.after_commit import Commit, TicketBrief, note_event
 from app.models import Clinic, EventRow, EventType, TicketEvent
 from app.prepared import Prepared, RowInsert
-from app.queueing.legs import record_leg, write_legs
+from app.queueing.legs import insert_legs, record_leg, write_legs
 from app.queueing.rollups import write_shifts
 from app.queueing.rows import TicketRow
 
@@ -100,6 +102,7 @@ def end_transaction(session: Session, commit: Commit) -> None:
     """The transaction's last writes, for all its commands: rollups, then each clinic's seqs
     (clinics in id order, so two transactions never lock two clinics in opposite orders),
     then the events."""
+    insert_legs(session, commit)
     write_shifts(session, commit.rollup_shifts)
     commit.rollup_shifts = []
     by_clinic: dict[int, list[EventRow]] = {}

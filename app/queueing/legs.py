@@ -11,11 +11,12 @@ transaction. The definitions (one, everywhere; SPEC "Reports"):
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlmodel import Session
 
-from app.after_commit import pending
+from app.after_commit import Commit, pending, recorded_before
 from app.models import EventRow, EventType, TicketEvent
 from app.models.leg import SERVED_OUTCOMES, LegOutcome, TicketLeg
 from app.queueing.localday import to_local
@@ -93,8 +94,9 @@ def advance(leg: TicketLeg | LegRow, event: TicketEvent | EventRow) -> None:
 
 def record_leg(session: Session, ticket: TicketRow, event: EventRow) -> None:
     """Advance the ticket's current leg by an event being recorded in this session (beginning
-    a leg for an issue or a transfer), and note the change of its share for the rollups. The
-    legs are written when the command ends (`write_legs`), the rollups with the batch."""
+    a leg for an issue or a transfer), and note the change of its share for the rollups. A leg
+    begun is inserted when the transaction ends, a leg changed is written when the command
+    ends (`write_legs`), the rollups with the transaction."""
     recorded = pending(session)
     setup = clinic_setup(session, event.clinic_id)
 
@@ -110,14 +112,14 @@ def record_leg(session: Session, ticket: TicketRow, event: EventRow) -> None:
             entered_at=event.at,
             target_wait_minutes=service.target_wait_minutes if service else None,
         )
-        recorded.leg_inserts.append(began)
+        recorded.leg_inserts[(began.ticket_id, began.leg)] = began
         recorded.rollup_shifts.append((None, share_of(began)))
         return began
 
     if event.type is EventType.issued:
         ticket.current_leg = begin(event.service_id, event.leg)
         return
-    current = ticket.current_leg
+    current = ticket.current_leg or _begun_earlier(session, event.ticket_id, event.leg)
     if current is None or current.leg != event.leg:
         # Legs out of step with the log must not stop a queue: say so (rebuild_legs mends it).
         log.error("ticket %s has no leg %s; run rebuild_legs", event.ticket_id, event.leg)
@@ -125,22 +127,40 @@ def record_leg(session: Session, ticket: TicketRow, event: EventRow) -> None:
         before = share_of(current)
         advance(current, event)
         recorded.rollup_shifts.append((before, share_of(current)))
-        if current.id is not None and not any(leg is current for leg in recorded.leg_updates):
+        if current.id is None:  # not written yet: inserted as it is when the transaction ends
+            recorded.leg_inserts[(current.ticket_id, current.leg)] = current
+        elif not any(leg is current for leg in recorded.leg_updates):
             recorded.leg_updates.append(current)
     if event.type is EventType.transferred and event.to_service_id is not None:
         ticket.current_leg = begin(event.to_service_id, event.leg + 1)
 
 
+def _begun_earlier(session: Session, ticket_id: int, leg: int) -> LegRow | None:
+    """A leg begun by this command or an earlier one of the transaction, not yet inserted: a
+    copy, so that a command refused after changing it leaves the transaction's version as it
+    was."""
+    key = (ticket_id, leg)
+    own: LegRow | None = pending(session).leg_inserts.get(key)
+    if own is not None:
+        return own
+    earlier = recorded_before(session)
+    found: LegRow | None = earlier.leg_inserts.get(key) if earlier is not None else None
+    return None if found is None else replace(found)
+
+
 def write_legs(session: Session) -> None:
-    """The command's last writes of legs: the legs it began (one statement), the legs it
-    changed (one statement)."""
+    """The command's last writes of legs: the legs it changed that were already in the
+    database (one statement)."""
     recorded = pending(session)
-    if recorded.leg_inserts:
-        LEG_INSERT.add_many(session, recorded.leg_inserts)
-        recorded.leg_inserts = []
     if recorded.leg_updates:
         save_legs(session, recorded.leg_updates)
         recorded.leg_updates = []
+
+
+def insert_legs(session: Session, commit: Commit) -> None:
+    """The transaction's legs begun, as they are now (one statement)."""
+    LEG_INSERT.add_many(session, commit.leg_inserts.values())
+    commit.leg_inserts = {}
 
 
 def derive_legs(

@@ -209,6 +209,7 @@ class Hub:
         self._streams: dict[int, ClinicStream] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -229,9 +230,19 @@ class Hub:
         for message in messages:
             await self.backend.publish(message)
 
-    def publish_threadsafe(self, messages: list[Message]) -> None:
-        """Publish from a worker thread (a sync route, after its commit); does not wait."""
-        if self._loop is not None and messages:
+    def publish_soon(self, messages: list[Message]) -> None:
+        """Publish from the event loop or any thread, without waiting."""
+        if self._loop is None or not messages:
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            task = self._loop.create_task(self.publish(messages))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+        else:
             asyncio.run_coroutine_threadsafe(self.publish(messages), self._loop)
 
     @asynccontextmanager

@@ -41,7 +41,7 @@ def committed_messages(commit: Commit, setups: Setups) -> list[Message]:
 
 def feeds_consumer(hub: Hub, setups: Setups) -> Consumer:
     def consume(commit: Commit) -> None:
-        hub.publish_threadsafe(committed_messages(commit, setups))
+        hub.publish_soon(committed_messages(commit, setups))
 
     return consume
 
