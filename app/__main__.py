@@ -51,6 +51,9 @@ def main() -> None:
         ws_max_size=64 * 1024,  # clients send nothing that matters: refuse large frames
         log_config=log_config(args.log_format, log_level),
         log_level=log_level,
+        # uvicorn builds every access line before the level filter drops it: below "info"
+        # (the benchmarks' "warning") it does not log requests at all.
+        access_log=log_level.lower() in ("trace", "debug", "info"),
     )
 
 

@@ -41,22 +41,28 @@ from app.routers import (
     tickets,
     users,
 )
+from app.routers.params import API_PREFIX
 from app.web import pages
 from app.web.templating import STATIC_DIR
 from app.writer import make_writer
 
 log = logging.getLogger("antrean")
 
-API_PREFIX = "/api/v1"
-
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    # Requests are matched against routes in order: the busiest (taking tickets, calling the
-    # next) come first. No two routes' paths overlap, so the order changes nothing else.
     for module in (tickets, counters, queue, clinics, services, devices, users, auth, reports):
         router.include_router(module.router)
     return router
+
+
+def put_busiest_first(app: FastAPI) -> None:
+    """Requests are matched against the routes in order, through every included router, at
+    a cost per route (with this FastAPI, tens of microseconds by the time a request reaches
+    the routers at the end): the busiest routes (taking a ticket, calling the next) are
+    declared with their whole path and come before all others. No two routes' paths
+    overlap, so the order changes nothing else."""
+    app.router.routes[0:0] = [*tickets.busiest.routes, *counters.busiest.routes]
 
 
 def forget_changed(notice: dict[str, Any], accounts: Accounts, setups: Setups) -> None:
@@ -119,7 +125,10 @@ def create_app(
         after_commit.register("feeds", feeds_consumer(hub, setups))
         after_commit.register("metrics", app.state.metrics.consumer())
         app.state.writer = writer = make_writer(
-            app.state.engine, after_commit, app.state.session_info
+            app.state.engine,
+            after_commit,
+            app.state.session_info,
+            postgres_writer=settings.postgres_writer,
         )
         writer.start()
         sweeper = asyncio.create_task(
@@ -127,13 +136,18 @@ def create_app(
         )
         # Thousands of long-lived sockets make full garbage collections long pauses in every
         # socket's feed: keep startup's objects out of them and collect the young less often.
+        import os
+        import sys
+
+        if os.environ.get("SWITCH"):
+            sys.setswitchinterval(float(os.environ["SWITCH"]))
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         yield
         sweeper.cancel()
         with suppress(asyncio.CancelledError):
             await sweeper
-        writer.stop()
+        await writer.stop()
         await hub.stop()
         if own_engine:
             app.state.engine.dispose()
@@ -152,6 +166,7 @@ def create_app(
     install_error_handlers(app)
     install_metrics(app, clock)
     app.include_router(api_router())
+    put_busiest_first(app)
     app.include_router(realtime_routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -67,11 +67,22 @@ class _Compiled:
         bound = {**self.literals, **values} if self.literals else values
         converted = [
             bound[name] if process is None else process(bound[name])
-            for name, process in zip(self.names, self.processors, strict=True)
+            for name, process in zip(self.names, self.processors)  # noqa: B905 (built equal)
         ]
         if self.positional:
             return converted
-        return dict(zip(self.names, converted, strict=True))
+        return dict(zip(self.names, converted))  # noqa: B905
+
+    def parameters_of(self, row: Any) -> Sequence[Any] | dict[str, Any]:
+        """`parameters` of an object with the bound names as attributes (a row to insert),
+        read straight from it."""
+        converted = [
+            getattr(row, name) if process is None else process(getattr(row, name))
+            for name, process in zip(self.names, self.processors)  # noqa: B905
+        ]
+        if self.positional:
+            return converted
+        return dict(zip(self.names, converted))  # noqa: B905
 
     def row(self, raw: Row) -> Row:
         if not any(self.results):
@@ -136,17 +147,7 @@ class Prepared:
         """Execute with one set of values; the rows it returns (SELECT, RETURNING), if any."""
         driver, dialect = driver_connection(session)
         compiled = self._for(dialect)
-        parameters = compiled.parameters(values)
-        cursor = driver.cursor()
-        try:
-            cursor.execute(compiled.sql, parameters)
-            if cursor.description is None:
-                return []
-            return [compiled.row(raw) for raw in cursor.fetchall()]
-        except dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(exc, compiled.sql, parameters, dialect) from exc
-        finally:
-            cursor.close()
+        return self.execute(driver, dialect, compiled, compiled.parameters(values))
 
     def one(self, session: Session, values: Mapping[str, Any]) -> Row:
         rows = self.run(session, values)
@@ -162,7 +163,23 @@ class Prepared:
         """Execute once per set of values, in one driver call (no rows returned)."""
         driver, dialect = driver_connection(session)
         compiled = self._for(dialect)
-        batch: Any = [compiled.parameters(row) for row in rows]
+        self.execute_many(driver, dialect, compiled, [compiled.parameters(row) for row in rows])
+
+    @staticmethod
+    def execute(driver: Any, dialect: Dialect, compiled: _Compiled, parameters: Any) -> list[Row]:
+        cursor = driver.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+            if cursor.description is None:
+                return []
+            return [compiled.row(raw) for raw in cursor.fetchall()]
+        except dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(exc, compiled.sql, parameters, dialect) from exc
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def execute_many(driver: Any, dialect: Dialect, compiled: _Compiled, batch: list[Any]) -> None:
         if not batch:
             return
         cursor = driver.cursor()
@@ -198,19 +215,22 @@ class RowInsert:
         self._returning_id = Prepared(build(self._has_id))
         self._plain = Prepared(build(False))
 
-    def values(self, row: Any) -> dict[str, Any]:
-        return {name: getattr(row, name) for name in self.columns}
-
     def add(self, session: Session, row: Any) -> int | None:
         """Insert `row`; its id is set from the database and returned."""
+        prepared = self._returning_id if self._has_id else self._plain
+        driver, dialect = driver_connection(session)
+        compiled = prepared._for(dialect)
+        rows = prepared.execute(driver, dialect, compiled, compiled.parameters_of(row))
         if not self._has_id:
-            self._plain.run(session, self.values(row))
             return None
-        (new_id,) = self._returning_id.one(session, self.values(row))
-        row_id = int(new_id)
+        row_id = int(rows[0][0])
         row.id = row_id
         return row_id
 
     def add_many(self, session: Session, rows: Iterable[Any]) -> None:
         """Insert rows whose ids nobody needs back (the event log), in one driver call."""
-        self._plain.run_many(session, (self.values(row) for row in rows))
+        driver, dialect = driver_connection(session)
+        compiled = self._plain._for(dialect)
+        self._plain.execute_many(
+            driver, dialect, compiled, [compiled.parameters_of(r) for r in rows]
+        )

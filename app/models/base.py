@@ -97,5 +97,14 @@ class StrEnumType(TypeDecorator[E]):
             return value._value_  # the common case: no lookup by value, no descriptor
         return None if value is None else self.enum_class(value).value
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """`process_bind_param` alone (a string needs no processing by the driver): one call
+        a value instead of the decorator's two, on the write path's every row."""
+
+        def process(value: E | str | None) -> str | None:
+            return self.process_bind_param(value, dialect)
+
+        return process
+
     def process_result_value(self, value: Any, _dialect: Dialect) -> E | None:
         return None if value is None else self.enum_class(value)

@@ -43,6 +43,26 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, histogram: Histogram) -> None:
         self.app = app
         self.histogram = histogram
+        # Per route object, its label; per label set, its histogram child. Both are bounded
+        # (routes, methods, status classes) and spare every request the lookups (each route
+        # is included once, so its label never changes).
+        self._route_labels: dict[int, str] = {}
+        self._children: dict[tuple[str, str, str], Any] = {}
+
+    def _observe(self, scope: Scope, root_path: str, method: str, status: int, took: float) -> None:
+        route = scope.get("route")
+        label = self._route_labels.get(id(route)) if route is not None else None
+        if label is None:
+            label = route_label(scope, root_path)
+            if route is not None and label != UNMATCHED:
+                self._route_labels[id(route)] = label
+        key = (label, method, status_class(status))
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.histogram.labels(
+                route=label, method=method, status=key[2]
+            )
+        child.observe(took)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,6 +82,4 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            self.histogram.labels(
-                route=route_label(scope, root_path), method=method, status=status_class(status)
-            ).observe(time.perf_counter() - started)
+            self._observe(scope, root_path, method, status, time.perf_counter() - started)

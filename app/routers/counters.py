@@ -8,7 +8,7 @@ from sqlmodel import Session
 from app.after_commit import note_clinic_changed
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
-from app.clock import ClockDep
+from app.clock import Clock
 from app.db import SessionDep
 from app.directory import counters
 from app.models.counter import CounterCreate, CounterPublic, CounterUpdate
@@ -21,11 +21,14 @@ from app.queueing.lookup import (
     get_counter,
 )
 from app.queueing.queries import clinic_counters
-from app.routers.params import IdPath
+from app.routers.hot import BEARER, caller
+from app.routers.params import API_PREFIX, IdPath
 from app.routers.tickets import acted_answer, json_answer
-from app.writer import WriterDep
+from app.writer import Writer, WriterDep
 
 router = APIRouter(tags=["counters"])
+# Routes matched before every other one (app/main.py), with their whole path.
+busiest = APIRouter(prefix=API_PREFIX, tags=["counters"])
 
 
 @router.get("/clinics/{clinic_id}/counters", response_model=list[CounterPublic])
@@ -86,23 +89,23 @@ def update_counter(
     return writer.run(command)
 
 
-@router.post(
+@busiest.post(
     "/counters/{counter_id}/call-next",
     response_model=TicketPublic,
     responses={204: {"description": "Nobody is waiting; the counter keeps its ticket"}},
+    openapi_extra=BEARER,
 )
-async def call_next(
-    counter_id: IdPath,
-    request: Request,
-    principal: PrincipalDep,
-    clock: ClockDep,
-    writer: WriterDep,
-) -> Response:
+async def call_next(counter_id: IdPath, request: Request) -> Response:
     """Call the next patient to this counter, completing the ticket it holds first."""
-    # A hot route: on the event loop from end to end (sign-in and the counter's clinic from
-    # memory, the writer awaited), the answer built by the command.
+    # A busy route: on the event loop from end to end (sign-in and the counter's clinic from
+    # memory, the writer awaited), the answer built by the command; the caller, clock and
+    # writer read here, as for taking a ticket (app/routers/hot.py).
+    principal = await caller(request)
+    state = request.app.state
+    clock: Clock = state.clock
+    writer: Writer = state.writer
     permissions.require_user(principal)
-    setup = await counter_setup_from_memory(request.app.state.setups, counter_id)
+    setup = await counter_setup_from_memory(state.setups, counter_id)
     permissions.require_staff(principal, setup.clinic_id)
     assert principal is not None
     actor = principal.actor

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic import Field
 from pydantic_core import to_json
 from sqlmodel import Session
 
@@ -20,23 +21,24 @@ from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
 from app.queueing.issue import take_ticket
 from app.queueing.lookup import clinic_setup, clinic_setup_from_memory, get_ticket, service_in
 from app.queueing.queries import ticket_answer, ticket_view
-from app.routers.params import IdPath, TicketIdPath
+from app.routers.hot import BEARER, HeaderParam, caller, openapi_extra
+from app.routers.params import API_PREFIX, IdPath, TicketIdPath
 from app.writer import Command, Writer, WriterDep
 
 router = APIRouter(tags=["tickets"])
+# Routes matched before every other one (app/main.py), with their whole path.
+busiest = APIRouter(prefix=API_PREFIX, tags=["tickets"])
 
 TokenQuery = Annotated[str | None, Query(max_length=128, description="The ticket's own token")]
 TokenHeader = Annotated[str | None, Header(max_length=128, alias="X-Ticket-Token")]
-IdempotencyHeader = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=MIN_KEY_LENGTH,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="A random string (a UUID) per request; a retry sends the same",
-    ),
-]
+IDEMPOTENCY_KEY = HeaderParam(
+    "Idempotency-Key",
+    Annotated[
+        str | None,
+        Field(min_length=MIN_KEY_LENGTH, max_length=200, pattern=r"^[\x21-\x7e]+$"),
+    ],
+    "A random string (a UUID) per request; a retry sends the same",
+)
 
 
 def _channel_for(principal: Principal | None, clinic_id: int) -> Channel:
@@ -59,31 +61,31 @@ def _scope(principal: Principal | None, client_address: str) -> str:
     return f"phone:{client_address}"
 
 
-@router.post(
+@busiest.post(
     "/clinics/{clinic_id}/tickets",
     status_code=status.HTTP_201_CREATED,
     response_model=TicketCreated,
+    openapi_extra=openapi_extra(IDEMPOTENCY_KEY.openapi, BEARER),
 )
-async def create_ticket(
-    clinic_id: IdPath,
-    data: TicketCreate,
-    request: Request,
-    principal: PrincipalDep,
-    clock: ClockDep,
-    writer: WriterDep,
-    idempotency_key: IdempotencyHeader = None,
-) -> Response:
+async def create_ticket(clinic_id: IdPath, data: TicketCreate, request: Request) -> Response:
     """Take a ticket for a service. The response carries the ticket's token, shown only here."""
-    # The hot route: on the event loop from end to end (setup and sign-in from memory, the
-    # writer awaited), and the answer, built by the command, is sent as it is.
-    setup = await clinic_setup_from_memory(request.app.state.setups, clinic_id)
+    # The busiest route: on the event loop from end to end (setup and sign-in from memory, the
+    # writer awaited), and the answer, built by the command, is sent as it is. The caller,
+    # the Idempotency-Key, the clock and the writer are read here rather than declared:
+    # FastAPI's resolving costs more than the route's own work (app/routers/hot.py).
+    principal = await caller(request)
+    idempotency_key = IDEMPOTENCY_KEY.read(request)
+    state = request.app.state
+    clock: Clock = state.clock
+    writer: Writer = state.writer
+    setup = await clinic_setup_from_memory(state.setups, clinic_id)
     clinic = setup.clinic
     channel = _channel_for(principal, clinic_id)
     client_address = request.client.host if request.client else "unknown"
     if channel is Channel.phone:
         if not clinic.allow_remote_tickets:
             raise Forbidden("This clinic does not take tickets from phones")
-        request.app.state.remote_rate_limit.hit(client_address)
+        state.remote_rate_limit.hit(client_address)
     idempotency = None
     if idempotency_key is not None:
         idempotency = IdempotencyKey.for_ticket(
