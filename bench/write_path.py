@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx2 as httpx
 
 from bench.queue_api import build_clinic
-from bench.servers import ROOT, Server, free_port
+from bench.servers import ROOT, Server, cpu_seconds, free_port
 
 LUA = """
 wrk.method = "POST"
@@ -44,11 +44,13 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int
+    cpu_us: float = 0.0  # the server's CPU time per request (all its threads)
 
     def row(self) -> str:
         return (
             f"{self.name:<28} {self.requests_per_s:>9.0f} req/s  p50 {self.p50_ms:>7.2f} ms  "
-            f"p99 {self.p99_ms:>7.2f} ms  errors {self.errors}"
+            f"p99 {self.p99_ms:>7.2f} ms  errors {self.errors}  CPU {self.cpu_us:>5.0f} us/req"
         )
 
 
@@ -57,9 +59,19 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(name: str, url: str, script: str, seconds: int, threads: int, connections: int) -> Run:
+def wrk(
+    name: str,
+    url: str,
+    script: str,
+    seconds: int,
+    threads: int,
+    connections: int,
+    server_pid: int | None = None,
+) -> Run:
+    """One wrk run; with `server_pid`, the server's CPU time per request is measured too."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     out = subprocess.run(
         [
             "wrk",
@@ -82,7 +94,11 @@ def wrk(name: str, url: str, script: str, seconds: int, threads: int, connection
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
     rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
-    return Run(name, rate, _ms(latency["50"]), _ms(latency["99"]), errors)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    run = Run(name, rate, _ms(latency["50"]), _ms(latency["99"]), errors, total)
+    if server_pid:
+        run.cpu_us = 1e6 * (cpu_seconds(server_pid) - cpu_before) / max(total, 1)
+    return run
 
 
 def check_numbers(db_path: Path) -> tuple[int, int, int]:
@@ -177,8 +193,10 @@ def main() -> None:
                     print(f"filling the queue to {target} waiting ...", flush=True)
                     prefill(server.base, kiosk, clinic_id, service_id, target - tickets)
             for round_ in range(args.rounds):
-                base_run = wrk("bare FastAPI endpoint", bare_url, script, *shape)
-                issue_run = wrk(f"ticket issue ({phase})", issue_url, script, *shape)
+                base_run = wrk("bare FastAPI endpoint", bare_url, script, *shape, bare.pid)
+                issue_run = wrk(
+                    f"ticket issue ({phase})", issue_url, script, *shape, server.process.pid
+                )
                 ratio = issue_run.requests_per_s / base_run.requests_per_s
                 tickets, duplicates, missing = check_numbers(db_path)
                 print(f"round {round_ + 1}, {phase}: {tickets} tickets in the service")
