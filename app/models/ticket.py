@@ -63,7 +63,9 @@ class Ticket(SQLModel, table=True):
             sqlite_where=_HELD_SQL,
             postgresql_where=_HELD_SQL,
         ),
-        Index("ix_ticket_queue", "service_id", "visit_date", "status", "queue_key"),
+        # Call order within a service's day: a first waiting ticket is one index probe, read in
+        # call order (the id breaks ties), never a sort of the queue.
+        Index("ix_ticket_queue", "service_id", "visit_date", "status", "queue_key", "id"),
         Index("ix_ticket_clinic_open", "clinic_id", "status", "visit_date"),
         Index("ix_ticket_status_date", "status", "visit_date"),
     )
