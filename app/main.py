@@ -18,6 +18,7 @@ from app.clock import Clock, system_clock
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.directory.accounts import Accounts
+from app.directory.memo import RELOAD_SECONDS
 from app.directory.setups import SETUPS_INFO, Setups
 from app.directory.users import bootstrap_admin
 from app.errors import install_error_handlers
@@ -47,6 +48,8 @@ from app.web.templating import STATIC_DIR
 from app.writer import make_writer
 
 log = logging.getLogger("antrean")
+
+DIRECTORY_SLICE = 250  # clinics read at a time
 
 
 def api_router() -> APIRouter:
@@ -79,6 +82,26 @@ def forget_all(accounts: Accounts, setups: Setups) -> None:
     setups.forget_all()
 
 
+async def load_directory(accounts: Accounts, setups: Setups) -> None:
+    """The whole directory, a slice of clinics at a time (six queries a slice): a morning's
+    first requests, in every clinic at once, then wait for no read, and no slice holds the
+    interpreter long enough to stall the requests being served meanwhile."""
+    last = await asyncio.to_thread(setups.last_id)
+    for first in range(1, last + 1, DIRECTORY_SLICE):
+        end = first + DIRECTORY_SLICE - 1
+        await asyncio.to_thread(setups.preload, first, end)
+        await asyncio.to_thread(accounts.preload, first, end)
+
+
+async def reload_directory_forever(accounts: Accounts, setups: Setups) -> None:
+    while True:
+        await asyncio.sleep(RELOAD_SECONDS)
+        try:
+            await load_directory(accounts, setups)
+        except Exception:  # the database away for a moment: entries are read one by one
+            log.exception("reading the directory failed")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -104,6 +127,7 @@ def create_app(
         app.state.accounts = accounts = Accounts(app.state.engine)
         setups = Setups(app.state.engine)
         app.state.setups = setups
+        await load_directory(accounts, setups)
         app.state.session_info = {SETUPS_INFO: setups, CLEARED_DAYS_INFO: {}}
         hub = Hub(
             make_backend(settings.redis_url, settings.redis_channel),
@@ -129,8 +153,10 @@ def create_app(
             after_commit,
             app.state.session_info,
             postgres_writer=settings.postgres_writer,
+            postgres_writers=settings.postgres_writers,
         )
         writer.start()
+        reloader = asyncio.create_task(reload_directory_forever(accounts, setups))
         sweeper = asyncio.create_task(
             sweep_forever(writer, clock, settings.sweep_seconds, settings.idempotency_hours)
         )
@@ -144,9 +170,10 @@ def create_app(
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         yield
-        sweeper.cancel()
-        with suppress(asyncio.CancelledError):
-            await sweeper
+        for task in (sweeper, reloader):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         await writer.stop()
         await hub.stop()
         if own_engine:

@@ -6,6 +6,9 @@ from typing import Generic, TypeVar
 
 # A floor under a lost invalidation: nothing is served from memory for longer than this.
 MAX_AGE_SECONDS = 300.0
+# How often a serving process reads the whole directory again (app/main.py), so that entries
+# are renewed in bulk well before they age out, rather than one by one as requests find them.
+RELOAD_SECONDS = 120.0
 
 E = TypeVar("E")
 
@@ -38,6 +41,26 @@ class Memo(Generic[E]):
                 if generation == self._generation:
                     self._entries[entry_id] = (loaded_at, entry)
         return entry
+
+    def fill(self, entries: Iterable[tuple[int, E]]) -> None:
+        """Keep entries read in bulk (a process starting), unless an invalidation came
+        meanwhile (the caller reads its generation before reading the entries)."""
+        now = self._clock()
+        with self._lock:
+            for entry_id, entry in entries:
+                self._entries[entry_id] = (now, entry)
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def fill_if_unchanged(self, generation: int, entries: Iterable[tuple[int, E]]) -> bool:
+        """`fill`, unless something was dropped since `generation` was read."""
+        with self._lock:
+            if generation != self._generation:
+                return False
+        self.fill(entries)
+        return True
 
     def drop(self, ids: Iterable[int]) -> None:
         with self._lock:

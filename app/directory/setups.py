@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from app.after_commit import Commit, Consumer
@@ -50,6 +50,48 @@ SETUPS_INFO = "antrean_setups"
 
 def _copy(row: M) -> M:
     return type(row)(**row.model_dump())
+
+
+def read_setups(session: Session, first: int, last: int) -> list[ClinicSetup]:
+    """The setups of clinics `first`..`last` (ids), in four queries: a process reads the
+    whole directory this way, a slice at a time (ten thousand clinics read one by one as their
+    first requests come would queue those requests behind the reads)."""
+    in_range = (col(Service.clinic_id) >= first, col(Service.clinic_id) <= last)
+    services: dict[int, dict[int, Service]] = {}
+    for service in session.exec(select(Service).where(*in_range)):
+        if service.id is not None:
+            services.setdefault(service.clinic_id, {})[service.id] = service
+    counters: dict[int, dict[int, Counter]] = {}
+    for counter in session.exec(
+        select(Counter).where(col(Counter.clinic_id) >= first, col(Counter.clinic_id) <= last)
+    ):
+        if counter.id is not None:
+            counters.setdefault(counter.clinic_id, {})[counter.id] = counter
+    links: dict[int, list[int]] = {}
+    for counter_id, service_id in session.exec(
+        select(CounterService.counter_id, CounterService.service_id)
+        .join(Counter, col(Counter.id) == col(CounterService.counter_id))
+        .where(col(Counter.clinic_id) >= first, col(Counter.clinic_id) <= last)
+        .order_by(col(CounterService.service_id))
+    ):
+        links.setdefault(counter_id, []).append(service_id)
+    setups = []
+    for clinic in session.exec(
+        select(Clinic).where(col(Clinic.id) >= first, col(Clinic.id) <= last)
+    ):
+        if clinic.id is None:
+            continue
+        own = counters.get(clinic.id, {})
+        setups.append(
+            ClinicSetup(
+                clinic=clinic,
+                services=services.get(clinic.id, {}),
+                counters=own,
+                counter_services={cid: tuple(links.get(cid, ())) for cid in own},
+            )
+        )
+    session.expunge_all()  # detached: shared by every thread, never in a session again
+    return setups
 
 
 def read_setup(session: Session, clinic_id: int) -> ClinicSetup | None:
@@ -103,6 +145,21 @@ class Setups:
                 clinic_id = self._clinic_of_counter[counter_id] = counter.clinic_id
         setup = self.clinic(clinic_id, load=load)
         return setup if setup is not None and counter_id in setup.counters else None
+
+    def last_id(self) -> int:
+        with Session(self._engine) as session:
+            return session.exec(select(func.max(Clinic.id))).one() or 0
+
+    def preload(self, first: int, last: int) -> int:
+        """Read the setups of clinics `first`..`last` at once; returns how many."""
+        generation = self._setups.generation
+        with Session(self._engine) as session:
+            setups = read_setups(session, first, last)
+        self._setups.fill_if_unchanged(generation, ((s.clinic_id, s) for s in setups))
+        for setup in setups:
+            for counter_id in setup.counters:
+                self._clinic_of_counter[counter_id] = setup.clinic_id
+        return len(setups)
 
     def forget(self, clinic_ids: Iterable[int]) -> None:
         self._setups.drop(clinic_ids)
