@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # PostgreSQL: "batch" commits the commands that queued together in one transaction (group
     # commit, as on SQLite); "direct" runs each in a transaction of its own, concurrently.
     postgres_writer: Literal["batch", "direct"] = "batch"
+    # "batch": how many batching writers (and connections) a process runs side by side.
+    postgres_writers: int = Field(default=1, ge=1, le=64)
 
     # Realtime feeds (app/realtime/).
     redis_channel: str = "antrean:events"

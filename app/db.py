@@ -7,7 +7,7 @@ one after another, which is also what makes call-next atomic on SQLite. Read ses
 deferred BEGIN and, with WAL, never wait for a writer.
 Inside one process, writers also queue on a plain lock before BEGIN IMMEDIATE: SQLite's own
 busy handler waits by sleeping and polling (up to 100 ms a nap); a lock hands over at once.
-In a serving process the writer's thread (app/writer.py) is the only one that writes, so the
+In a serving process the writer (app/writer.py) is the only one that writes, so the
 lock is only ever contended at startup (admin bootstrap) and by tests that write directly.
 PostgreSQL needs none of this: the queue code takes row locks.
 """
@@ -44,7 +44,8 @@ def normalize_url(url: str) -> URL:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
     if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
         # One shared in-memory connection cannot keep concurrent transactions apart.
         raise ValueError("in-memory SQLite is not supported: give a file, sqlite:///path")

@@ -15,11 +15,12 @@ page cache, and a thread of their own would hand the interpreter's lock back and
 event loop at every statement (measured: a batch took six times its work). The waits, for
 another process's write lock and for the disk, stay off the loop.
 
-`DirectWriter`: a transaction per command, in the caller's worker thread, concurrently with the
-others; row locks keep them apart (PostgreSQL only).
-
-On PostgreSQL, whichever of the two `ANTREAN_POSTGRES_WRITER` names (docs/write-path.md has the
-measurements) runs its commands on a worker thread, where a statement waits on the network.
+On PostgreSQL (`ANTREAN_POSTGRES_WRITER`, measurements in docs/write-path.md), statements wait
+on the network, so transactions run on writer threads: "batch" (the default), several
+`BatchingWriter`s side by side, a command going to the one its key (the clinic) picks, so one
+clinic's commands are batched together and different clinics' run at once; "direct", a
+transaction per command in the caller's worker thread, concurrently with the others. Row locks
+keep transactions apart either way.
 """
 
 import asyncio
@@ -71,11 +72,12 @@ class Writer:
         self.engine = engine
         self.after_commit = after_commit
         self.session_info = session_info
-        self.write_engine = make_engine(
-            engine.url.render_as_string(hide_password=False),
-            pool_size=self.pool_size,
-            max_overflow=self.pool_size,
-        )
+        options: dict[str, Any] = {"pool_size": self.pool_size, "max_overflow": 0}
+        if engine.dialect.name == "postgresql":
+            # No ping per checkout (a round trip on every transaction): a connection lost
+            # fails its transaction, which the pool then replaces.
+            options["pool_pre_ping"] = False
+        self.write_engine = make_engine(engine.url.render_as_string(hide_password=False), **options)
 
     def start(self) -> None:
         """Called on the event loop the writer serves."""
@@ -85,10 +87,12 @@ class Writer:
         self.after_commit.stop()
         self.write_engine.dispose()
 
-    def run(self, command: Command[T]) -> T:
+    def run(self, command: Command[T], *, key: int = 0) -> T:
+        """From a worker thread. `key` (the clinic, where the caller knows it) keeps one
+        clinic's commands together where there are several writers."""
         raise NotImplementedError
 
-    async def arun(self, command: Command[T]) -> T:
+    async def arun(self, command: Command[T], *, key: int = 0) -> T:
         raise NotImplementedError
 
     def _open(self, *, nowait: bool = False) -> Session:
@@ -112,7 +116,7 @@ class DirectWriter(Writer):
 
     pool_size = 20
 
-    def run(self, command: Command[T]) -> T:
+    def run(self, command: Command[T], *, key: int = 0) -> T:  # noqa: ARG002 (one writer)
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
                 with self._open() as session:
@@ -129,7 +133,7 @@ class DirectWriter(Writer):
         self.after_commit.deliver(commit)
         return result
 
-    async def arun(self, command: Command[T]) -> T:
+    async def arun(self, command: Command[T], *, key: int = 0) -> T:  # noqa: ARG002
         return await run_in_threadpool(self.run, command)
 
 
@@ -187,7 +191,7 @@ class BatchingWriter(Writer):
         self._thread.shutdown(wait=True)
         await super().stop()
 
-    async def arun(self, command: Command[T]) -> T:
+    async def arun(self, command: Command[T], *, key: int = 0) -> T:  # noqa: ARG002 (one)
         if self._loop is None:
             raise RuntimeError("the writer is not running")
         if asyncio.get_running_loop() is not self._loop:  # another loop (a test's second client)
@@ -199,7 +203,7 @@ class BatchingWriter(Writer):
             self._drainer = self._loop.create_task(self._drain())
         return await future
 
-    def run(self, command: Command[T]) -> T:
+    def run(self, command: Command[T], *, key: int = 0) -> T:  # noqa: ARG002 (one writer)
         """From a worker thread (never from the event loop, which it would block)."""
         if self._loop is None:
             raise RuntimeError("the writer is not running")
@@ -305,18 +309,61 @@ def _in_savepoint(session: Session, driver: Any, command: Command[T]) -> T:
         cursor.close()
 
 
+class PartitionedWriter(Writer):
+    """Several batching writers side by side (PostgreSQL); a command goes to the one its key
+    picks. With the clinic as key, a clinic's commands are batched in one transaction and
+    never wait for another clinic's; the rows two writers' transactions share (rollups of
+    different clinics never are) are locked in one order at the end (app/queueing/events.py)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        after_commit: AfterCommit,
+        session_info: dict[str, Any] | None = None,
+        *,
+        partitions: int,
+    ) -> None:
+        self.engine = engine
+        self.after_commit = after_commit
+        self.parts = [
+            BatchingWriter(engine, after_commit, session_info, on_loop=False)
+            for _ in range(partitions)
+        ]
+
+    def start(self) -> None:
+        for part in self.parts:
+            part.start()
+
+    async def stop(self) -> None:
+        for part in self.parts:
+            await part.stop()
+
+    def run(self, command: Command[T], *, key: int = 0) -> T:
+        return self.parts[key % len(self.parts)].run(command)
+
+    async def arun(self, command: Command[T], *, key: int = 0) -> T:
+        return await self.parts[key % len(self.parts)].arun(command)
+
+    @property
+    def commits(self) -> int:
+        return sum(part.commits for part in self.parts)
+
+
 def make_writer(
     engine: Engine,
     after_commit: AfterCommit,
     session_info: dict[str, Any] | None = None,
     *,
     postgres_writer: str = "batch",
+    postgres_writers: int = 1,
 ) -> Writer:
     if engine.dialect.name == "sqlite":
         return BatchingWriter(engine, after_commit, session_info, on_loop=True)
     if postgres_writer == "direct":
         return DirectWriter(engine, after_commit, session_info)
-    return BatchingWriter(engine, after_commit, session_info, on_loop=False)
+    if postgres_writers == 1:
+        return BatchingWriter(engine, after_commit, session_info, on_loop=False)
+    return PartitionedWriter(engine, after_commit, session_info, partitions=postgres_writers)
 
 
 async def get_writer(request: Request) -> Writer:

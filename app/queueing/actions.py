@@ -11,6 +11,7 @@ Call-next is five statements on SQLite (the held ticket, the next one, the day r
 tickets' UPDATE, the two legs' UPDATE), one more on PostgreSQL (the counter's lock).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -63,8 +64,16 @@ def _one_writer(session: Session) -> bool:
     return driver_connection(session)[1].name == "sqlite"
 
 
-def _lock_current(session: Session, ticket_id: int, action: Action, now: datetime) -> TicketRow:
-    """Lock the ticket for an allowed action; refuse (409) without locking when it is not.
+# Who may act on a ticket, asked once it is read: the actor to log, or 401/403 (raised before
+# anything is written). The routes make it from the caller (app/routers/tickets.py).
+Authorize = Callable[[TicketRow], events.Actor]
+
+
+def _lock_current(
+    session: Session, ticket_id: int, action: Action, now: datetime, authorize: Authorize
+) -> tuple[TicketRow, events.Actor]:
+    """Lock the ticket for an allowed action by an authorized caller; refuse (404, 401/403,
+    409) without locking when it is not.
 
     Refusing before the lock matters on PostgreSQL: call-next passes over locked rows
     (SKIP LOCKED), so a refused action must not hold a waiting ticket even for an instant.
@@ -72,14 +81,15 @@ def _lock_current(session: Session, ticket_id: int, action: Action, now: datetim
     ticket = ticket_by_id(session, ticket_id, lock=False)
     if ticket is None:
         raise TicketNotFound()
+    actor = authorize(ticket)
     _ensure_allowed(session, ticket, action, now)
     if _one_writer(session):
-        return ticket  # read inside the write transaction: nobody else can change it
+        return ticket, actor  # read inside the write transaction: nobody else can change it
     ticket = ticket_by_id(session, ticket_id, lock=True)
     if ticket is None:
         raise TicketNotFound()
     _ensure_allowed(session, ticket, action, now)  # it may have changed while we waited
-    return ticket
+    return ticket, actor
 
 
 def _ensure_allowed(session: Session, ticket: TicketRow, action: Action, now: datetime) -> None:
@@ -257,8 +267,8 @@ def _note_service_time(session: Session, ticket: TicketRow, seconds: float | Non
         )
 
 
-def recall(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
-    ticket = _lock_current(session, ticket_id, Action.recall, now)
+def recall(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
+    ticket, actor = _lock_current(session, ticket_id, Action.recall, now, authorize)
     ticket.status = next_status(ticket.status, Action.recall)
     ticket.recall_count += 1
     save_tickets(session, ticket)
@@ -268,8 +278,8 @@ def recall(session: Session, *, ticket_id: int, actor: events.Actor, now: dateti
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def start(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
-    ticket = _lock_current(session, ticket_id, Action.start, now)
+def start(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
+    ticket, actor = _lock_current(session, ticket_id, Action.start, now, authorize)
     ticket.status = next_status(ticket.status, Action.start)
     ticket.started_at = now
     save_tickets(session, ticket)
@@ -279,16 +289,16 @@ def start(session: Session, *, ticket_id: int, actor: events.Actor, now: datetim
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def complete(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
-    ticket = _lock_current(session, ticket_id, Action.complete, now)
+def complete(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
+    ticket, actor = _lock_current(session, ticket_id, Action.complete, now, authorize)
     _finish(session, ticket, Action.complete, EventType.completed, now=now, actor=actor)
     save_tickets(session, ticket)
     _note_service_time(session, ticket, _served_seconds(ticket))
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def no_show(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
-    ticket = _lock_current(session, ticket_id, Action.no_show, now)
+def no_show(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
+    ticket, actor = _lock_current(session, ticket_id, Action.no_show, now, authorize)
     ticket.status = next_status(ticket.status, Action.no_show)
     save_tickets(session, ticket)
     events.record(
@@ -297,9 +307,9 @@ def no_show(session: Session, *, ticket_id: int, actor: events.Actor, now: datet
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
-def requeue(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
+def requeue(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
     """A patient marked no-show turned up: back into the same queue, as of now (same leg)."""
-    ticket = _lock_current(session, ticket_id, Action.requeue, now)
+    ticket, actor = _lock_current(session, ticket_id, Action.requeue, now, authorize)
     setup = clinic_setup(session, ticket.clinic_id)
     ticket.status = next_status(ticket.status, Action.requeue)
     service = service_in(session, setup, ticket.service_id)
@@ -320,10 +330,10 @@ def requeue(session: Session, *, ticket_id: int, actor: events.Actor, now: datet
 
 
 def transfer(
-    session: Session, *, ticket_id: int, service_id: int, actor: events.Actor, now: datetime
+    session: Session, *, ticket_id: int, service_id: int, authorize: Authorize, now: datetime
 ) -> Acted:
     """End this leg and queue the same ticket (same code) at another service of the clinic."""
-    ticket = _lock_current(session, ticket_id, Action.transfer, now)
+    ticket, actor = _lock_current(session, ticket_id, Action.transfer, now, authorize)
     setup = clinic_setup(session, ticket.clinic_id)
     target = service_in(session, setup, service_id)
     if target.id == ticket.service_id:
@@ -359,8 +369,8 @@ def transfer(
     return Acted(ticket, setup, position, estimate)
 
 
-def cancel(session: Session, *, ticket_id: int, actor: events.Actor, now: datetime) -> Acted:
-    ticket = _lock_current(session, ticket_id, Action.cancel, now)
+def cancel(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
+    ticket, actor = _lock_current(session, ticket_id, Action.cancel, now, authorize)
     ticket.status = next_status(ticket.status, Action.cancel)
     ticket.finished_at = now
     day = shift_waiting(session, service_id=ticket.service_id, visit_date=ticket.visit_date, by=-1)

@@ -158,11 +158,12 @@ async def take_ticket(writer: Writer, **request: Any) -> Answer:
     def command(session: Session) -> Answer:
         return issue_ticket(session, **request)
 
+    key = request["setup"].clinic_id
     try:
         try:
-            return await writer.arun(command)
+            return await writer.arun(command, key=key)
         except DayRolledOver:
-            return await writer.arun(command)
+            return await writer.arun(command, key=key)
     except IntegrityError:
         # The same key raced in from a concurrent retry and committed first: answer as it did.
         idempotency: IdempotencyKey | None = request.get("idempotency")

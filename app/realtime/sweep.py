@@ -31,7 +31,7 @@ def sweep_once(writer: Writer, clock: Clock) -> int:
             return len(expire_stale_tickets(session, clinic=clinic, now=clock()))
 
         try:
-            expired += writer.run(expire)
+            expired += writer.run(expire, key=clinic_id)
         except Exception:  # one clinic's trouble must not keep the others' displays stale
             log.exception("end-of-day sweep failed for clinic %s", clinic_id)
     return expired

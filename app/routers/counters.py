@@ -114,7 +114,7 @@ async def call_next(counter_id: IdPath, request: Request) -> Response:
         acted = actions.call_next(session, counter_id=counter_id, actor=actor, now=clock())
         return None if acted is None else acted_answer(acted)
 
-    called = await writer.arun(command)
+    called = await writer.arun(command, key=setup.clinic_id)
     if called is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return json_answer(called)

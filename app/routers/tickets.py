@@ -21,6 +21,7 @@ from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
 from app.queueing.issue import take_ticket
 from app.queueing.lookup import clinic_setup, clinic_setup_from_memory, get_ticket, service_in
 from app.queueing.queries import ticket_answer, ticket_view
+from app.queueing.rows import TicketRow
 from app.routers.hot import BEARER, HeaderParam, caller, openapi_extra
 from app.routers.params import API_PREFIX, IdPath, TicketIdPath
 from app.writer import Command, Writer, WriterDep
@@ -108,9 +109,10 @@ async def create_ticket(clinic_id: IdPath, data: TicketCreate, request: Request)
     return json_answer(created, status.HTTP_201_CREATED)
 
 
-def _authorize_patient_or_staff(
-    ticket: Ticket, principal: Principal | None, token: str | None
+def _holder_or_staff(
+    ticket: TicketRow | Ticket, principal: Principal | None, token: str | None
 ) -> Actor:
+    """The ticket's own token (the patient), or staff of its clinic."""
     if token is not None:
         if not secrets.matches(token, ticket.token_digest):
             raise Unauthorized("Wrong ticket token")
@@ -119,6 +121,22 @@ def _authorize_patient_or_staff(
         raise Unauthorized("A ticket token or a staff login is required")
     permissions.require_staff(principal, ticket.clinic_id)
     return principal.actor
+
+
+def _patient_or_staff(principal: Principal | None, token: str | None) -> actions.Authorize:
+    return lambda ticket: _holder_or_staff(ticket, principal, token)
+
+
+def _staff(principal: Principal | None) -> actions.Authorize:
+    """Staff of the ticket's clinic (a signed-in user is checked at once)."""
+    permissions.require_user(principal)
+    assert principal is not None
+
+    def authorize(ticket: TicketRow) -> Actor:
+        permissions.require_staff(principal, ticket.clinic_id)
+        return principal.actor
+
+    return authorize
 
 
 def json_answer(answer: dict[str, Any], status_code: int = status.HTTP_200_OK) -> Response:
@@ -141,7 +159,7 @@ def read_ticket(
 ) -> TicketPublic:
     """A ticket with its position and estimated wait (ticket token, or staff of the clinic)."""
     ticket = get_ticket(session, ticket_id)
-    _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
+    _holder_or_staff(ticket, principal, token or x_ticket_token)
     setup = clinic_setup(session, ticket.clinic_id)
     return ticket_view(
         session,
@@ -153,121 +171,100 @@ def read_ticket(
 
 
 @router.post("/tickets/{ticket_id}/cancel", response_model=TicketPublic)
-def cancel_ticket(
+async def cancel_ticket(
     ticket_id: TicketIdPath,
-    session: SessionDep,
     principal: PrincipalDep,
-    clock: ClockDep,
     writer: WriterDep,
+    clock: ClockDep,
     token: TokenQuery = None,
     x_ticket_token: TokenHeader = None,
 ) -> Response:
     """Cancel a waiting ticket (the patient with its token, or staff)."""
-    ticket = get_ticket(session, ticket_id)
-    actor = _authorize_patient_or_staff(ticket, principal, token or x_ticket_token)
-    return json_answer(writer.run(_acting(actions.cancel, ticket_id, actor, clock)))
+    authorize = _patient_or_staff(principal, token or x_ticket_token)
+    command = _acting(actions.cancel, ticket_id, authorize, clock)
+    return json_answer(await writer.arun(command, key=_writer_key(principal, ticket_id)))
 
 
 StaffAction = Callable[..., actions.Acted]
 
 
+def _writer_key(principal: Principal | None, ticket_id: int) -> int:
+    """The clinic a command acts in, as far as the caller tells (staff act in their own
+    clinic), so that the writer batches it with its clinic's other commands."""
+    if principal is not None and principal.user is not None and principal.user.clinic_id:
+        return principal.user.clinic_id
+    return ticket_id
+
+
 def _acting(
-    action: StaffAction, ticket_id: int, actor: Actor, clock: Clock, **extra: int
+    action: StaffAction, ticket_id: int, authorize: actions.Authorize, clock: Clock, **extra: int
 ) -> Command[dict[str, Any]]:
-    """The writer's command: the action, then the answer built from what it did."""
+    """The writer's command: the action (which asks `authorize` once it has read the ticket,
+    so the route holds no database connection while it waits), then the answer built from
+    what it did."""
 
     def command(session: Session) -> dict[str, Any]:
-        return acted_answer(action(session, ticket_id=ticket_id, actor=actor, now=clock(), **extra))
+        acted = action(session, ticket_id=ticket_id, authorize=authorize, now=clock(), **extra)
+        return acted_answer(acted)
 
     return command
 
 
-def _staff_action(
-    action: StaffAction,
-    ticket_id: int,
-    session: Session,
-    principal: Principal | None,
-    clock: ClockDep,
-    writer: Writer,
-    **extra: int,
-) -> Response:
-    permissions.require_user(principal)
-    ticket = get_ticket(session, ticket_id)
-    permissions.require_staff(principal, ticket.clinic_id)
-    assert principal is not None
-    return json_answer(writer.run(_acting(action, ticket_id, principal.actor, clock, **extra)))
-
-
 @router.post("/tickets/{ticket_id}/recall", response_model=TicketPublic)
-def recall(
-    ticket_id: TicketIdPath,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-    writer: WriterDep,
+async def recall(
+    ticket_id: TicketIdPath, principal: PrincipalDep, writer: WriterDep, clock: ClockDep
 ) -> Response:
     """Call a called ticket again (the display repeats it)."""
-    return _staff_action(actions.recall, ticket_id, session, principal, clock, writer)
+    command = _acting(actions.recall, ticket_id, _staff(principal), clock)
+    return json_answer(await writer.arun(command, key=_writer_key(principal, ticket_id)))
 
 
 @router.post("/tickets/{ticket_id}/start", response_model=TicketPublic)
-def start(
-    ticket_id: TicketIdPath,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-    writer: WriterDep,
+async def start(
+    ticket_id: TicketIdPath, principal: PrincipalDep, writer: WriterDep, clock: ClockDep
 ) -> Response:
     """The patient has arrived at the counter: service begins."""
-    return _staff_action(actions.start, ticket_id, session, principal, clock, writer)
+    command = _acting(actions.start, ticket_id, _staff(principal), clock)
+    return json_answer(await writer.arun(command, key=_writer_key(principal, ticket_id)))
 
 
 @router.post("/tickets/{ticket_id}/complete", response_model=TicketPublic)
-def complete(
-    ticket_id: TicketIdPath,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-    writer: WriterDep,
+async def complete(
+    ticket_id: TicketIdPath, principal: PrincipalDep, writer: WriterDep, clock: ClockDep
 ) -> Response:
     """Service done."""
-    return _staff_action(actions.complete, ticket_id, session, principal, clock, writer)
+    command = _acting(actions.complete, ticket_id, _staff(principal), clock)
+    return json_answer(await writer.arun(command, key=_writer_key(principal, ticket_id)))
 
 
 @router.post("/tickets/{ticket_id}/no-show", response_model=TicketPublic)
-def no_show(
-    ticket_id: TicketIdPath,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-    writer: WriterDep,
+async def no_show(
+    ticket_id: TicketIdPath, principal: PrincipalDep, writer: WriterDep, clock: ClockDep
 ) -> Response:
     """The called patient did not come."""
-    return _staff_action(actions.no_show, ticket_id, session, principal, clock, writer)
+    command = _acting(actions.no_show, ticket_id, _staff(principal), clock)
+    return json_answer(await writer.arun(command, key=_writer_key(principal, ticket_id)))
 
 
 @router.post("/tickets/{ticket_id}/requeue", response_model=TicketPublic)
-def requeue(
-    ticket_id: TicketIdPath,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-    writer: WriterDep,
+async def requeue(
+    ticket_id: TicketIdPath, principal: PrincipalDep, writer: WriterDep, clock: ClockDep
 ) -> Response:
     """A no-show patient turned up late: back into the queue."""
-    return _staff_action(actions.requeue, ticket_id, session, principal, clock, writer)
+    command = _acting(actions.requeue, ticket_id, _staff(principal), clock)
+    return json_answer(await writer.arun(command, key=_writer_key(principal, ticket_id)))
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
-def transfer(
+async def transfer(
     ticket_id: TicketIdPath,
     data: TransferRequest,
-    session: SessionDep,
     principal: PrincipalDep,
-    clock: ClockDep,
     writer: WriterDep,
+    clock: ClockDep,
 ) -> Response:
     """Send the ticket (same code) to another service's queue."""
-    return _staff_action(
-        actions.transfer, ticket_id, session, principal, clock, writer, service_id=data.service_id
+    command = _acting(
+        actions.transfer, ticket_id, _staff(principal), clock, service_id=data.service_id
     )
+    return json_answer(await writer.arun(command, key=_writer_key(principal, ticket_id)))
