@@ -6,7 +6,7 @@ import pytest
 
 from app.models import Priority, TicketStatus
 from app.queueing.errors import IllegalTransition
-from app.queueing.estimate import estimated_wait_minutes, mean_service_minutes
+from app.queueing.estimate import estimated_wait_minutes
 from app.queueing.localday import local_date
 from app.queueing.numbering import ticket_code
 from app.queueing.priority import queue_key
@@ -78,11 +78,7 @@ def test_priority_moves_a_ticket_ahead_by_the_lead_and_no_further() -> None:
         assert queue_key(regular_arrival, priority, 30) == regular_arrival - timedelta(minutes=30)
 
 
-def test_estimator_uses_recent_service_times_and_counters() -> None:
-    t0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-    spans = [(t0, t0 + timedelta(minutes=4)), (t0, t0 + timedelta(minutes=6))]
-    assert mean_service_minutes(spans, default_minutes=10) == 5
-    assert mean_service_minutes([], default_minutes=10) == 10
+def test_estimator_shares_the_wait_between_counters() -> None:
     assert estimated_wait_minutes(0, 5, 2) == 0
     assert estimated_wait_minutes(3, 5, 1) == 15
     assert estimated_wait_minutes(3, 5, 2) == 8  # 7.5 rounded up

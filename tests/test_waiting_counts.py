@@ -6,6 +6,7 @@ from sqlmodel import col, select
 
 from app.db import open_session
 from app.models import DailySequence, Ticket, TicketStatus
+from tests.clock import FakeClock
 from tests.world import Json, World
 
 
@@ -83,3 +84,33 @@ def test_a_refused_ticket_leaves_the_count_as_it_was(world: World, engine: Engin
     assert world.take_response("C").status_code == 409
     kept, counted = kept_and_counted(engine)
     assert kept == counted == {world.services["C"]["id"]: 3}
+
+
+def test_each_leg_served_moves_its_services_mean_and_the_estimates_follow(
+    world: World, clock: FakeClock
+) -> None:
+    """The mean service time is kept with the numbers: the first leg served sets it, each next
+    one moves it a tenth of the way, transfers included (registration's legs mostly end so);
+    a new ticket's estimate and the services' list read it, in every process alike."""
+    a, b = world.services["A"]["id"], world.services["B"]["id"]
+
+    def estimate_for_a_new_ticket() -> int:
+        services = world.client.get(f"/api/v1/clinics/{world.clinic_id}/services").json()
+        found: int = next(s for s in services if s["id"] == a)["estimated_wait_minutes"]
+        return found
+
+    first = world.take("A")
+    world.call("Loket 1")
+    clock.advance(minutes=4)
+    world.act(first, "complete")  # served 4 min: the mean is 4 min
+    second = world.take("A")
+    world.call("Loket 1")
+    clock.advance(minutes=14)
+    world.act(second, "transfer", service_id=b)  # served 14 min: 4 + (14 - 4) / 10 = 5
+    for _ in range(4):
+        world.take("A")
+    # Four waiting, two counters call from A, 5 minutes each: ceil(4 × 5 / 2).
+    assert estimate_for_a_new_ticket() == 10
+    fifth = world.take("A")
+    assert fifth["position"] == 4
+    assert fifth["estimated_wait_minutes"] == 10

@@ -55,8 +55,8 @@ def test_commands_that_queue_together_commit_together_and_a_refused_one_changes_
     delivered: list[Commit] = []
     after_commit = AfterCommit()
     after_commit.register("record", delivered.append)
-    writer = make_writer(engine, after_commit)
-    assert isinstance(writer, BatchingWriter)  # the default on both databases
+    writer = make_writer(engine, after_commit, postgres_writers=1)
+    assert isinstance(writer, BatchingWriter)
     results: list[object] = []
 
     async def scenario() -> None:
