@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, col, select
 
+from app.after_commit import note_clinic_changed
 from app.directory.patching import apply_patch
 from app.errors import Conflict
 from app.models import Clinic
@@ -27,6 +28,8 @@ def create_clinic(session: Session, data: ClinicCreate) -> Clinic:
     clinic = Clinic.model_validate(data)
     session.add(clinic)
     session.flush()
+    assert clinic.id is not None
+    note_clinic_changed(session, clinic.id)
     return clinic
 
 
@@ -36,4 +39,6 @@ def update_clinic(session: Session, clinic: Clinic, patch: ClinicUpdate) -> Clin
     apply_patch(clinic, patch, nullable=frozenset({"address", "opening_hours"}))
     session.add(clinic)
     session.flush()
+    assert clinic.id is not None
+    note_clinic_changed(session, clinic.id)
     return clinic

@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, col, delete, select
 
+from app.after_commit import note_clinic_changed
 from app.directory.patching import apply_patch
 from app.errors import Conflict, InvalidInput
 from app.models import Counter, CounterService, Service
@@ -53,6 +54,7 @@ def create_counter(session: Session, clinic_id: int, data: CounterCreate) -> Cou
     assert counter.id is not None
     _link(session, counter.id, service_ids)
     session.flush()
+    note_clinic_changed(session, clinic_id)
     return counter_public(counter, service_ids)
 
 
@@ -75,4 +77,5 @@ def update_counter(session: Session, counter: Counter, patch: CounterUpdate) -> 
         .where(col(CounterService.counter_id) == counter.id)
         .order_by(col(CounterService.service_id))
     ).all()
+    note_clinic_changed(session, counter.clinic_id)
     return counter_public(counter, list(current))

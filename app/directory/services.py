@@ -4,6 +4,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from app.after_commit import note_clinic_changed
 from app.directory.patching import apply_patch
 from app.errors import Conflict
 from app.models import DailySequence, Service
@@ -29,6 +30,7 @@ def create_service(session: Session, clinic_id: int, data: ServiceCreate) -> Ser
     service = Service.model_validate(data, update={"clinic_id": clinic_id})
     session.add(service)
     session.flush()
+    note_clinic_changed(session, clinic_id)
     return service
 
 
@@ -47,4 +49,5 @@ def update_service(
     apply_patch(service, patch, nullable=frozenset({"daily_quota", "target_wait_minutes"}))
     session.add(service)
     session.flush()
+    note_clinic_changed(session, service.clinic_id)
     return service

@@ -3,7 +3,6 @@
 from fastapi import APIRouter, status
 from sqlmodel import Session
 
-from app.after_commit import note_clinic_changed
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
 from app.db import SessionDep
@@ -50,7 +49,6 @@ def update_clinic(
 
     def command(session: Session) -> ClinicPublic:
         updated = clinics.update_clinic(session, get_clinic(session, clinic_id), patch)
-        note_clinic_changed(session, clinic_id)
         return ClinicPublic.model_validate(updated)
 
     return writer.run(command)

@@ -5,7 +5,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 from sqlmodel import Session
 
-from app.after_commit import note_clinic_changed
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
 from app.clock import Clock
@@ -56,7 +55,6 @@ def create_counter(
     permissions.require_clinic_admin(principal, clinic_id)
 
     def command(session: Session) -> CounterPublic:
-        note_clinic_changed(session, clinic_id)
         return counters.create_counter(session, clinic_id, data)
 
     return writer.run(command)
@@ -83,7 +81,6 @@ def update_counter(
     permissions.require_clinic_admin(principal, clinic_id)
 
     def command(session: Session) -> CounterPublic:
-        note_clinic_changed(session, clinic_id)
         return counters.update_counter(session, get_counter(session, counter_id), patch)
 
     return writer.run(command)

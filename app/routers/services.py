@@ -3,7 +3,6 @@
 from fastapi import APIRouter, status
 from sqlmodel import Session
 
-from app.after_commit import note_clinic_changed
 from app.auth import permissions
 from app.auth.deps import PrincipalDep
 from app.clock import ClockDep
@@ -52,7 +51,6 @@ def create_service(
 
     def command(session: Session) -> ServicePublic:
         service = services.create_service(session, clinic_id, data)
-        note_clinic_changed(session, clinic_id)
         return _public(session, clinic_id, service.id, clock)
 
     return writer.run(command)
@@ -76,7 +74,6 @@ def update_service(
         service = get_service(session, service_id)
         today = local_date(clock(), get_clinic(session, clinic_id).timezone)
         services.update_service(session, service, patch, today=today)
-        note_clinic_changed(session, clinic_id)
         return _public(session, clinic_id, service_id, clock)
 
     return writer.run(command)
