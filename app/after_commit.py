@@ -23,7 +23,6 @@ from app.models import EventRow, Priority
 log = logging.getLogger(__name__)
 
 PENDING_EVENTS = "antrean_pending_events"
-CHANGED_CLINICS = "antrean_changed_clinics"
 
 
 @dataclass(frozen=True, slots=True)

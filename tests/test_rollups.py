@@ -1,6 +1,5 @@
 """Leg rollups, what the reports read: written with every event, equal to what the legs give."""
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -10,11 +9,10 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from app.migrate import alembic_config, upgrade_to_head
-from app.models import Channel, LegRollup, Priority, TicketLeg
+from app.models import LegRollup, TicketLeg
 from app.models.rollup import NO_COUNTER, unpack_waits
 from app.queueing import actions
 from app.queueing.events import Actor
-from app.queueing.issue import issue_ticket
 from app.queueing.rollups import (
     COUNT_COLUMNS,
     KEY_COLUMNS,
@@ -23,6 +21,7 @@ from app.queueing.rollups import (
     rebuild_rollups,
 )
 from tests.clock import FakeClock
+from tests.commands import issue_command, run_together
 from tests.scenarios import busy_morning
 from tests.world import World
 
@@ -140,19 +139,8 @@ def test_commands_in_one_transaction_see_the_legs_begun_before_them_and_a_refuse
     finds its ticket's leg among them, and a call refused after changing it changes nothing."""
     state = client.app.state  # type: ignore[attr-defined]
     writer = state.writer
-    setup = state.setups.clinic(world.clinic_id)
     loket = world.counters["Loket 1"]["id"]
-
-    def issue(session: Session) -> dict[str, Any]:
-        return issue_ticket(
-            session,
-            setup=setup,
-            service_id=world.services["A"]["id"],
-            priority=Priority.none,
-            channel=Channel.kiosk,
-            actor=Actor(),
-            clock=state.clock,
-        )
+    issue = issue_command(world, client)
 
     def call(session: Session) -> int | None:
         acted = actions.call_next(session, counter_id=loket, actor=Actor(), now=state.clock())
@@ -162,17 +150,8 @@ def test_commands_in_one_transaction_see_the_legs_begun_before_them_and_a_refuse
         call(session)
         raise Refused()
 
-    async def together() -> list[Any]:
-        return await asyncio.gather(  # type: ignore[return-value]
-            writer.arun(issue),
-            writer.arun(call_then_refuse),
-            writer.arun(issue),
-            writer.arun(call),
-            return_exceptions=True,
-        )
-
     commits_before = writer.commits
-    first, refused, second, called = client.portal.call(together)  # type: ignore[union-attr]
+    first, refused, second, called = run_together(client, [issue, call_then_refuse, issue, call])
     assert writer.commits == commits_before + 1, "one transaction"
     assert isinstance(refused, Refused)
     assert called == first["id"]

@@ -3,7 +3,6 @@ cost a handful whatever the length of the queue, and a transaction's shared writ
 once for all its commands (the legs and events of all of them in one driver call each, which
 SQLite runs row by row; the rollups and the event sequence once)."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -11,11 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.models import Channel, Priority
 from app.prepared import driver_connection
 from app.queueing import actions
 from app.queueing.events import Actor
-from app.queueing.issue import issue_ticket
+from tests.commands import issue_command, run_together
 from tests.world import World
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
@@ -37,38 +35,11 @@ class Statements:
         return [s for s in self.seen if not s.lstrip().upper().startswith(TRANSACTION_CONTROL)]
 
 
-def run_together(client: TestClient, commands: list[Callable[[Session], Any]]) -> list[Any]:
-    writer = client.app.state.writer  # type: ignore[attr-defined]
-
-    async def together() -> list[Any]:
-        return list(await asyncio.gather(*(writer.arun(command) for command in commands)))
-
-    return client.portal.call(together)  # type: ignore[union-attr]
-
-
 @pytest.fixture
 def statements(engine: Any) -> Statements:
     if engine.dialect.name != "sqlite":
         pytest.skip("counted with SQLite's trace of the statements it runs")
     return Statements()
-
-
-def issuing(world: World, client: TestClient) -> Callable[[Session], Any]:
-    state = client.app.state  # type: ignore[attr-defined]
-    setup = state.setups.clinic(world.clinic_id)
-
-    def issue(session: Session) -> Any:
-        return issue_ticket(
-            session,
-            setup=setup,
-            service_id=world.services["A"]["id"],
-            priority=Priority.none,
-            channel=Channel.kiosk,
-            actor=Actor(),
-            clock=state.clock,
-        )
-
-    return issue
 
 
 def listening(statements: Statements, on: bool) -> Callable[[Session], None]:
@@ -78,7 +49,7 @@ def listening(statements: Statements, on: bool) -> Callable[[Session], None]:
 def test_a_ticket_alone_takes_six_statements_and_in_a_batch_four_and_a_fifth(
     world: World, client: TestClient, statements: Statements
 ) -> None:
-    issue = issuing(world, client)
+    issue = issue_command(world, client)
     for _ in range(200):  # a queue already there changes nothing
         world.take("A")
     run_together(client, [listening(statements, True), issue])

@@ -52,20 +52,6 @@ def expire_stale_tickets(session: Session, *, clinic: Clinic, now: datetime) -> 
     return expire_before(session, clinic_id=clinic.id, today=today, now=now)
 
 
-def has_stale_tickets(session: Session, *, clinic: Clinic, now: datetime) -> bool:
-    """Whether the clinic still has open tickets from an earlier local day (a read)."""
-    statement = (
-        select(col(Ticket.id))
-        .where(
-            col(Ticket.clinic_id) == clinic.id,
-            col(Ticket.status).in_(OPEN_STATUSES),
-            col(Ticket.visit_date) < local_date(now, clinic.timezone),
-        )
-        .limit(1)
-    )
-    return session.exec(statement).first() is not None
-
-
 def clinics_with_ended_days(session: Session, now: datetime) -> list[int]:
     """Clinics that still have open tickets dated before their own local today."""
     found: list[int] = []
