@@ -27,6 +27,7 @@ WRITE_OPTION = "antrean_write"
 # WriteLockBusy instead, and the caller waits elsewhere.
 NOWAIT_OPTION = "antrean_nowait"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KB = 64 * 1024  # per connection
 
 
 class WriteLockBusy(Exception):
@@ -121,6 +122,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # A day's tickets and their indexes in memory (SQLite's default keeps 2 MB): with 90,000
+        # tickets in one service, taking a ticket cost half as much again with the default.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+        # Savepoints' journals (one a command) in memory, not in temporary files.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")
