@@ -3,19 +3,29 @@
 import re
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.demo import CLINICS, DEMO_STAFF_PASSWORD, print_welcome, seed
-from tests.world import ADMIN_USERNAME, login
+from app.demo import CLINICS, DEMO_STAFF_PASSWORD, DemoClinic, print_welcome, seed
+from app.directory.users import bootstrap_admin
+from app.migrate import upgrade_to_head
+from tests.world import ADMIN_PASSWORD, ADMIN_USERNAME, login
 
 
-def test_demo_city_is_usable_with_the_printed_logins_and_keys(
-    client: TestClient, engine: Engine
-) -> None:
+def test_demo_city_is_usable_with_the_printed_logins_and_keys(app: FastAPI, engine: Engine) -> None:
+    # As `python -m app.demo` does: the data first, then the service (which reads the whole
+    # directory when it starts).
+    upgrade_to_head(engine)
+    bootstrap_admin(engine, ADMIN_USERNAME, ADMIN_PASSWORD)
     city = seed(engine, ADMIN_USERNAME)
     again = seed(engine, ADMIN_USERNAME)  # a second start keeps the data …
     assert [c.clinic.id for c in again] == [c.clinic.id for c in city]
+    with TestClient(app) as client:
+        serve_the_demo(client, city, again)
+
+
+def serve_the_demo(client: TestClient, city: list[DemoClinic], again: list[DemoClinic]) -> None:
     assert len(client.get("/api/v1/clinics").json()) == len(CLINICS)
     first = again[0]  # … and only the newest keys work
     clinic_id = first.clinic.id
