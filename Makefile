@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock browser demo serve test lint format migrate clean
+.PHONY: install lock browser demo serve test screenshots lint format migrate clean
 
 UV_VERSION := 0.13.8
 
@@ -45,6 +45,10 @@ serve: $(STAMP) ## the service as configured by ANTREAN_* variables
 
 test: $(STAMP) browser ## every suite: SQLite, PostgreSQL, server processes, browser
 	$(BIN)/pytest
+
+# The README's pictures: the browser tests, saving their screenshots into docs/screenshots/.
+screenshots: $(STAMP) browser
+	ANTREAN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest $(wildcard tests/test_pages_*.py)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

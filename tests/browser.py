@@ -1,11 +1,13 @@
 """Browser tests' fixtures: Debian's Chromium driven by Playwright, against a real server.
 
 Without Chromium or Playwright the browser tests skip, except under CI=true, where they fail.
-Screenshots go to docs/screenshots/, which the README shows.
+Screenshots go to a temporary folder; `make screenshots` (ANTREAN_SCREENSHOTS=docs/screenshots)
+renews the README's pictures instead, so an ordinary test run leaves the checkout unchanged.
 """
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.server import ROOT, ServerProcess
+from tests.server import ServerProcess
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = os.environ.get("ANTREAN_CHROMIUM", "/usr/bin/chromium")
@@ -25,7 +27,9 @@ CHROMIUM_ARGS = [
     # A waiting-room TV is set up to play sound without a tap; so is the test browser.
     "--autoplay-policy=no-user-gesture-required",
 ]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("ANTREAN_SCREENSHOTS") or Path(tempfile.gettempdir()) / "antrean-screenshots"
+)
 ADMIN = ("admin", "admin-password-for-tests")
 STAFF_PASSWORD = "staff-password-1"
 
@@ -60,7 +64,7 @@ def browser() -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save the page as docs/screenshots/<name>.png (the README's pictures)."""
+    """Save the page as <name>.png in SCREENSHOTS (docs/screenshots/ under `make screenshots`)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
