@@ -1,4 +1,4 @@
-"""Bad input gets a clear 4xx, never a 500, and never changes anything (SPEC: API contract v1).
+"""Bad input gets a clear 4xx, never a 500, and never changes anything (API contract v1).
 
 Every refusal here is checked twice: the exact status, and that the clinics, services, counters,
 devices, users and queues read back exactly as before the request.
@@ -23,7 +23,7 @@ OUT_OF_RANGE_IDS = ["0", "-1", str(2**31), str(2**63), "abc"]
 UNKNOWN_IDS = [2**31 - 1, 999_999]
 UNKNOWN = 999_999
 STAFF_ACTIONS = ("recall", "start", "complete", "no-show", "requeue", "cancel", "transfer")
-# SPEC "Ticket states": the only states each action may start from.
+# the contract's "Ticket states": the only states each action may start from.
 ALLOWED_FROM: dict[str, frozenset[str]] = {
     "recall": frozenset({"called"}),
     "start": frozenset({"called"}),

@@ -1,4 +1,4 @@
-"""Input rules decided beyond SPEC.md: case-insensitive usernames, real zone names, no
+"""Input rules decided beyond the product contract: case-insensitive usernames, real zone names, no
 invisible characters."""
 
 import pytest

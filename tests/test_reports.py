@@ -3,10 +3,10 @@
 The key test runs a seeded, realistic workload (two clinics in two timezones, four local days,
 priorities, recalls, no-shows with and without requeue, transfers A -> B -> D, completions with
 and without a start, cancels, tickets expired by the next day's first call, a target changed
-mid-period) and then derives the legs from the `ticket_event` rows alone, following SPEC's
-definitions (and docs/reports.md where SPEC is silent), without any of the app's leg or report
-code. From those legs it computes every figure of every grouping, and every ticket-log row, and
-compares them with the API exactly.
+mid-period) and then derives the legs from the `ticket_event` rows alone, following the
+contract's definitions (and docs/reports.md where it is silent), without any of the app's leg
+or report code. From those legs it computes every figure of every grouping, and every
+ticket-log row, and compares them with the API exactly.
 
 Then: the CSV and XLSX renderings, who may read reports, bad input, and that the ticket log is
 streamed.
@@ -43,7 +43,7 @@ SEED = 20261123
 FIRST_DAY = date(2026, 11, 23)  # the FakeClock's first local day (08:00 WITA)
 WITA = ZoneInfo("Asia/Makassar")
 
-# SPEC: a row holds the group keys, then these figures, in this order.
+# The contract: a row holds the group keys, then these figures, in this order.
 FIGURES = [
     "issued",
     "served",
@@ -74,7 +74,7 @@ GROUPINGS = [
     "service,hour",
     "counter,day",
 ]
-# SPEC: the ticket log has at least these columns.
+# The contract: the ticket log has at least these columns.
 LOG_COLUMNS = [
     "ticket_id",
     "clinic_id",
@@ -98,7 +98,7 @@ LOG_COLUMNS = [
     "estimate_at_issue_min",
 ]
 UTC_COLUMNS = ["entered_at_utc", "called_at_utc", "started_at_utc", "ended_at_utc"]
-# Beyond SPEC's list, the log also has these (the same times in UTC, the counter's id).
+# Beyond the contract's list, the log also has these (the same times in UTC, the counter's id).
 MORE_LOG_COLUMNS = ["counter_id", *UTC_COLUMNS]
 SERVED = ("done", "transferred")
 
@@ -478,9 +478,9 @@ def raw_log(engine: Engine) -> list[tuple[TicketEvent, date]]:
 def derive(
     log: Iterable[tuple[TicketEvent, date]], target_at: Callable[[int, datetime], int | None]
 ) -> list[Leg]:
-    """SPEC: a leg begins when the ticket enters a service's queue (issue or transfer in) and
-    ends done, transferred, no_show, cancelled or expired; a requeue continues the leg. Where
-    SPEC is silent (docs/reports.md): a no-show that the day's end expires stays a no-show."""
+    """The contract: a leg begins when the ticket enters a service's queue (issue or transfer
+    in) and ends done, transferred, no_show, cancelled or expired; a requeue continues the leg.
+    Where it is silent (docs/reports.md): a no-show that the day's end expires stays a no-show."""
     legs: dict[int, list[Leg]] = {}
     for event, visit_date in log:
         kind, at = event.type.value, event.at
@@ -666,7 +666,7 @@ def rows_by_key(rows: list[Json], grouping: str) -> dict[tuple[Any, ...], Json]:
     keys = [key for group in grouping.split(",") for key in GROUP_KEYS[group]]
     found: dict[tuple[Any, ...], Json] = {}
     for row in rows:
-        assert list(row) == keys + FIGURES, row  # the keys, then SPEC's figures in order
+        assert list(row) == keys + FIGURES, row  # the keys, then the contract's figures in order
         key = tuple(row[name] for name in keys)
         assert key not in found, f"two rows for {key}"
         found[key] = row
@@ -735,7 +735,7 @@ def ticket_log(client: TestClient, headers: Headers, period: Period) -> list[dic
     reader = csv.DictReader(io.StringIO(response.text))
     header = list(reader.fieldnames or [])
     assert set(LOG_COLUMNS + MORE_LOG_COLUMNS) <= set(header), header
-    assert [name for name in header if name in LOG_COLUMNS] == LOG_COLUMNS  # SPEC's order
+    assert [name for name in header if name in LOG_COLUMNS] == LOG_COLUMNS  # the contract's order
     return list(reader)
 
 
@@ -921,7 +921,7 @@ def test_csv_and_xlsx_have_the_json_rows_with_typed_cells(
             'attachment; filename="antrean-wait-times-2026-11-23-2026-11-24.csv"'
         )
         lines = list(csv.reader(io.StringIO(as_csv.text)))
-        assert lines[0] == columns  # the group keys, then SPEC's figures in order
+        assert lines[0] == columns  # the group keys, then the contract's figures in order
         assert lines[1:] == [[csv_cell(row[name]) for name in columns] for row in rows]
 
         as_xlsx = report(client, world.admin, period, group_by=grouping, format="xlsx")

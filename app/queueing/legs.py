@@ -1,5 +1,5 @@
 """Ticket legs kept in step with the event log: each event advances its leg, in its own
-transaction. The definitions (one, everywhere; SPEC "Reports"):
+transaction. The definitions (one, everywhere, as docs/reports.md gives them):
 
 - a leg begins when the ticket enters a service's queue (issued, or transferred in) and ends
   with its outcome: done, transferred, no_show, cancelled or expired; a requeue after a

@@ -1,4 +1,4 @@
-"""The ticket state machine of SPEC.md, as data: which action is allowed from which state."""
+"""The ticket state machine, as data: which action is allowed from which state."""
 
 from enum import StrEnum
 
@@ -29,7 +29,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[TicketStatus], TicketStatus]] = {
     Action.requeue: (frozenset({S.no_show}), S.waiting),
     Action.transfer: (frozenset({S.called, S.serving}), S.waiting),
     Action.cancel: (frozenset({S.waiting}), S.cancelled),
-    # SPEC lists waiting|called|no_show; a ticket left `serving` at midnight is expired too,
+    # The contract lists waiting|called|no_show; a ticket left `serving` at midnight is expired too,
     # or it would hold its counter into the next day (docs/queue-rules.md).
     Action.expire: (frozenset({S.waiting, S.called, S.serving, S.no_show}), S.expired),
 }
