@@ -13,7 +13,7 @@ from starlette.requests import HTTPConnection
 from app.auth import secrets
 from app.auth.tokens import user_id_from_token
 from app.directory.accounts import Accounts, DeviceAccount, StaffAccount
-from app.errors import Unauthorized
+from app.errors import InvalidCredentials
 from app.models.types import MAX_ID
 from app.queueing.events import Actor
 
@@ -68,14 +68,14 @@ def _resolve(request: HTTPConnection, token: str, *, load: bool) -> Principal:
     if token.startswith(DEVICE_KEY_PREFIX):
         device = _device_from_key(accounts, token, load=load)
         if device is None:
-            raise Unauthorized("Invalid device key")
+            raise InvalidCredentials("Invalid device key")
         return Principal(device=device)
     user_id = user_id_from_token(token, key=request.app.state.signing_key)
     user = accounts.user(user_id, load=load) if user_id is not None else None
     if user is None and user_id is not None and not load:
         raise _NotInMemory()
     if user is None or not user.is_active:
-        raise Unauthorized("Invalid or expired token")
+        raise InvalidCredentials("Invalid or expired token")
     return Principal(user=user)
 
 

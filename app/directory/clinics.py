@@ -10,6 +10,7 @@ from app.models.clinic import ClinicCreate, ClinicUpdate
 
 
 class ClinicCodeTaken(Conflict):
+    code = "clinic_code_taken"
     detail = "A clinic with this code exists"
 
 

@@ -11,6 +11,7 @@ from app.queueing.errors import ServiceOfOtherClinic
 
 
 class CounterNameTaken(Conflict):
+    code = "counter_name_taken"
     detail = "Another counter of this clinic has this name"
 
 

@@ -13,6 +13,7 @@ from app.models.device import DeviceCreate, DeviceWithKey
 
 
 class DeviceNotFound(NotFound):
+    code = "device_not_found"
     detail = "No device with this id"
 
 

@@ -12,6 +12,7 @@ from app.models.service import ServiceCreate, ServiceUpdate
 
 
 class PrefixTaken(Conflict):
+    code = "prefix_taken"
     detail = "Another service of this clinic has this prefix"
 
 
@@ -35,6 +36,7 @@ def create_service(session: Session, clinic_id: int, data: ServiceCreate) -> Ser
 
 
 class PrefixInUseToday(Conflict):
+    code = "prefix_in_use_today"
     detail = "This service has issued tickets today; change its prefix after closing time"
 
 

@@ -17,14 +17,17 @@ log = logging.getLogger(__name__)
 
 
 class UsernameTaken(Conflict):
+    code = "username_taken"
     detail = "This username is taken"
 
 
 class UserNotFound(NotFound):
+    code = "user_not_found"
     detail = "No user with this id"
 
 
 class OwnAccount(Conflict):
+    code = "own_account"
     detail = "You cannot disable your own account"
 
 

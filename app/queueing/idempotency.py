@@ -27,6 +27,7 @@ MIN_KEY_LENGTH = 16
 
 
 class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
     detail = "This Idempotency-Key was already used for a different request"
 
 

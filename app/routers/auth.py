@@ -12,12 +12,17 @@ from app.auth.deps import PrincipalDep
 from app.auth.passwords import verify_password
 from app.auth.tokens import issue_access_token
 from app.db import SessionDep
-from app.errors import Unauthorized
+from app.errors import InvalidCredentials, Unauthorized
 from app.models import DeviceKind, Role, User
 from app.models.base import utcnow
 from app.models.types import USERNAME_PATTERN
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class AccountDisabled(Unauthorized):
+    code = "account_disabled"
+    detail = "This account is disabled"
 
 
 class AccessToken(BaseModel):
@@ -48,9 +53,9 @@ def login(
     if re.fullmatch(USERNAME_PATTERN, username):  # anything else names no account
         user = session.exec(select(User).where(col(User.username) == username)).first()
     if not verify_password(form.password, user.password_hash if user else None) or user is None:
-        raise Unauthorized("Wrong username or password")
+        raise InvalidCredentials("Wrong username or password")
     if not user.is_active:
-        raise Unauthorized("This account is disabled")
+        raise AccountDisabled()
     assert user.id is not None
     token = issue_access_token(
         user_id=user.id,
