@@ -202,3 +202,46 @@ def city(tmp_path: Path) -> Iterator[City]:
         yield build_city(server)
     finally:
         server.stop()
+
+
+# The policy the server is to send: no inline script, no inline style, nothing from elsewhere.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; media-src 'self'; frame-ancestors 'self'"
+)
+_RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline") +
+    " " + (event.sourceFile || "") + ":" + (event.lineNumber || 0));
+});
+"""
+
+
+def enforce_csp(context: Any) -> None:
+    """Every page this browser context loads gets CSP (as the server will send it), and keeps
+    what the browser refused in window.__cspViolations (see csp_violations)."""
+
+    def add_policy(route: Any) -> None:
+        if route.request.resource_type != "document":
+            route.continue_()
+            return
+        response = route.fetch()
+        route.fulfill(
+            response=response,
+            headers={**response.headers, "content-security-policy": CSP},
+        )
+
+    context.route("**/*", add_policy)
+    context.add_init_script(_RECORD_VIOLATIONS)
+
+
+def csp_violations(page: Any) -> list[str]:
+    """What CSP refused on this page and in its frames so far."""
+    found: list[str] = []
+    for frame in page.frames:
+        try:
+            found += frame.evaluate("() => window.__cspViolations || []")
+        except Exception:  # a frame that went away meanwhile
+            continue
+    return found

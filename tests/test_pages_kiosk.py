@@ -7,7 +7,7 @@ import httpx2 as httpx
 from playwright.sync_api import expect
 
 from app.web.qr import qr_svg
-from tests.browser import City, screenshot
+from tests.browser import City, csp_violations, enforce_csp, screenshot
 
 KIOSK_VIEW = {"width": 1280, "height": 800}
 MM = 96 / 25.4  # CSS pixels per millimetre
@@ -454,7 +454,9 @@ def test_print_view_fits_58_and_80_mm_paper(browser: Any, city: City) -> None:
 
     for paper in (58, 80):
         width = int(paper * MM) + 1
-        page = browser.new_context(viewport={"width": width, "height": 620}).new_page()
+        context = browser.new_context(viewport={"width": width, "height": 620})
+        enforce_csp(context)  # the page sizes itself with no inline script or style
+        page = context.new_page()
         page.goto(f"{city.url}{path}&paper={paper}")
         expect(page.locator("#slip-code")).to_have_text("KB-001")
         expect(page.locator("#slip-qr svg")).to_have_count(1)
@@ -488,4 +490,5 @@ def test_print_view_fits_58_and_80_mm_paper(browser: Any, city: City) -> None:
         points = paper / 25.4 * 72
         assert abs(pages[0][0] - points) < 2, pages
         assert 60 / 25.4 * 72 < pages[0][1] < 200 / 25.4 * 72, pages
+        assert csp_violations(page) == []
         page.context.close()
