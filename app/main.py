@@ -22,6 +22,7 @@ from app.directory.memo import RELOAD_SECONDS
 from app.directory.setups import SETUPS_INFO, Setups
 from app.directory.users import bootstrap_admin
 from app.errors import install_error_handlers
+from app.http.install import install_guards
 from app.migrate import upgrade_to_head
 from app.observability.install import install_metrics
 from app.queueing.expiry import CLEARED_DAYS_INFO
@@ -43,6 +44,7 @@ from app.routers import (
     users,
 )
 from app.routers.params import API_PREFIX
+from app.unavailable import install as install_unavailable
 from app.web import pages
 from app.web.templating import STATIC_DIR
 from app.writer import make_writer
@@ -196,7 +198,9 @@ def create_app(
         settings.remote_ticket_rate, settings.redis_url, settings.redis_channel
     )
     install_error_handlers(app)
+    install_unavailable(app)
     install_metrics(app, clock)
+    install_guards(app, settings)
     app.include_router(api_router())
     put_busiest_first(app)
     app.include_router(realtime_routes.router)

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from app.auth.deps import PrincipalDep
 from app.auth.passwords import verify_password
+from app.auth.ratelimit import LoginRateLimit
 from app.auth.tokens import issue_access_token
 from app.db import SessionDep
 from app.errors import InvalidCredentials, Unauthorized
@@ -49,11 +50,18 @@ def login(
 ) -> AccessToken:
     """Exchange a username and password for a bearer token."""
     username = form.username.strip().lower()
+    named = re.fullmatch(USERNAME_PATTERN, username) is not None  # anything else names no account
+    account = username if named else None
+    address = request.client.host if request.client else "unknown"
+    limit: LoginRateLimit = request.app.state.login_rate_limit
+    limit.check(account, address)  # before the (slow) password hash
     user = None
-    if re.fullmatch(USERNAME_PATTERN, username):  # anything else names no account
+    if named:
         user = session.exec(select(User).where(col(User.username) == username)).first()
     if not verify_password(form.password, user.password_hash if user else None) or user is None:
+        limit.failed(account, address)
         raise InvalidCredentials("Wrong username or password")
+    limit.succeeded(username, address)
     if not user.is_active:
         raise AccountDisabled()
     assert user.id is not None

@@ -1,0 +1,1 @@
+"""Pure ASGI middleware guarding every HTTP request: body size, security headers."""
