@@ -6,7 +6,8 @@ header pairs as the response starts (no per-request parsing beyond its Content-T
   X-Forwarded-Proto): `Strict-Transport-Security`;
 - HTML pages: a `Content-Security-Policy` allowing only the service's own scripts, styles,
   images, sounds and feeds, and no framing (`X-Frame-Options: DENY` for old browsers) except
-  the display page, which the origins of ANTREAN_DISPLAY_FRAME_ANCESTORS may frame.
+  the display page, which the origins of ANTREAN_DISPLAY_FRAME_ANCESTORS may frame, and the
+  printed ticket, which the kiosk page (the same origin) prints through a frame.
 """
 
 import re
@@ -16,7 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+DENY = (b"x-frame-options", b"DENY")
 DISPLAY_PREFIX = "/display/"
+# The printed ticket (/t/{id}/print), which the kiosk page prints through a frame of its own.
+PRINT_PREFIX, PRINT_SUFFIX = "/t/", "/print"
 # A Host header fit to name the page's own feed origin in the policy (anything else: 'self').
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
 
@@ -86,8 +90,11 @@ class SecurityHeaders:
                 break
         if path.startswith(DISPLAY_PREFIX):
             policy = page_policy(self.display_ancestors, host)
-            extra = [] if self.display_ancestors != "'none'" else [(b"x-frame-options", b"DENY")]
+            extra = [] if self.display_ancestors != "'none'" else [DENY]
+        elif path.startswith(PRINT_PREFIX) and path.endswith(PRINT_SUFFIX):
+            policy = page_policy("'self'", host)
+            extra = [(b"x-frame-options", b"SAMEORIGIN")]
         else:
             policy = page_policy("'none'", host)
-            extra = [(b"x-frame-options", b"DENY")]
+            extra = [DENY]
         return [(b"content-security-policy", policy.encode("latin-1")), *extra]
