@@ -15,10 +15,13 @@ such thing and stays what it was (409, 500).
 """
 
 import logging
+import time
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import Unavailable, error_response
@@ -26,6 +29,8 @@ from app.errors import Unavailable, error_response
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2
+# A connection idle in the pool this long is pinged before it is lent (ping_when_idle).
+IDLE_PING_SECONDS = 0.2
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:
@@ -78,3 +83,25 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeout, on_error)
     for error in _driver_errors():
         app.add_exception_handler(error, on_error)
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    """Ping a pooled connection before lending it, but only when it has been idle for
+    `idle_seconds`: a busy writer pays no round trip per transaction, and a connection the
+    database dropped while it lay idle (a restart) is replaced before a transaction is run on
+    it, instead of failing the first commands after the database came back."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards the connection and lends a new one (or fails to connect).
+            raise DisconnectionError("the idle connection was lost") from exc

@@ -41,6 +41,7 @@ from app.after_commit import TRANSACTION, AfterCommit, Commit, take_pending
 from app.db import WriteLockBusy, make_engine, open_session
 from app.prepared import driver_connection, lend_connection
 from app.queueing.events import end_command, end_transaction
+from app.unavailable import ping_when_idle
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class Writer:
             # fails its transaction, which the pool then replaces.
             options["pool_pre_ping"] = False
         self.write_engine = make_engine(engine.url.render_as_string(hide_password=False), **options)
+        if engine.dialect.name == "postgresql":  # but one dropped while idle (a restart) is
+            ping_when_idle(self.write_engine)  # replaced before a command fails on it
 
     def start(self) -> None:
         """Called on the event loop the writer serves."""
