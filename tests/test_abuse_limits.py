@@ -105,7 +105,7 @@ def test_only_failures_count_and_a_success_clears_the_address(client: TestClient
 
 def test_failures_per_address_over_many_usernames(client: TestClient) -> None:
     with from_address(client, ATTACKER):
-        names = [ADMIN_USERNAME, "nobody", "someone", "x" * 300]  # the last names no account
+        names = [ADMIN_USERNAME, "nobody", "someone", "no such/name"]  # the last names no account
         for n in range(30):
             assert login(client, "guess", username=names[n % 4]).status_code == 401
         assert_limited(login(client, "guess", username="another"), 15 * 60)
@@ -121,6 +121,16 @@ def test_failures_per_account_over_many_addresses(client: TestClient) -> None:
     with from_address(client, "192.0.2.200"):
         assert_limited(login(client, "guess"), 3600)
         assert login(client, "guess", username="someone-else").status_code == 401
+
+
+def test_an_ipv6_prefix_counts_as_one_address(client: TestClient) -> None:
+    for host in range(10):  # a new address of the same /64 for each guess
+        with from_address(client, f"2001:db8:1:2::{host + 1:x}"):
+            assert login(client, "guess").status_code == 401
+    with from_address(client, "2001:db8:1:2:ffff::1"):
+        assert_limited(login(client, "guess"), 15 * 60)
+    with from_address(client, "2001:db8:1:3::1"):  # the next /64 is someone else
+        assert login(client, ADMIN_PASSWORD).status_code == 200
 
 
 def test_failed_logins_counted_across_processes(

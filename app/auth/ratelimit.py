@@ -5,14 +5,34 @@ Counted in Redis when ANTREAN_REDIS_URL is set, so every server process shares t
 in this process's memory otherwise.
 """
 
+import ipaddress
 import math
 import time
+from functools import lru_cache
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from app.errors import RateLimited
+
+
+@lru_cache(maxsize=4096)
+def _network(address: str) -> str:
+    try:
+        ip = ipaddress.IPv6Address(address)
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
+def address_key(address: str) -> str:
+    """What a client address is counted under: an IPv4 address itself, an IPv6 address its
+    /64 (one subscriber's whole prefix: otherwise each of its 2^64 addresses would count
+    apart)."""
+    return _network(address) if ":" in address else address
 
 
 def make_limiter(redis_url: str | None, namespace: str) -> MovingWindowRateLimiter:
@@ -38,6 +58,7 @@ class ClientRateLimit:
         self._limiter = make_limiter(redis_url, namespace)
 
     def hit(self, client: str) -> None:
+        client = address_key(client)
         # Check every window before counting in any, so a refused request is not counted.
         for limit in self._limits:
             if not self._limiter.test(limit, client):
@@ -73,6 +94,7 @@ class LoginRateLimit:
         self._limiter = make_limiter(redis_url, namespace)
 
     def _windows(self, account: str | None, address: str) -> list[tuple[RateLimitItem, str]]:
+        address = address_key(address)
         windows = [(limit, f"login-address:{address}") for limit in self._address]
         if account is not None:  # None: a username that names no account can be
             windows[0:0] = [(limit, f"login-pair:{account}:{address}") for limit in self._pair]
@@ -90,5 +112,6 @@ class LoginRateLimit:
             self._limiter.hit(limit, key)
 
     def succeeded(self, account: str, address: str) -> None:
+        address = address_key(address)
         for limit in self._pair:
             self._limiter.clear(limit, f"login-pair:{account}:{address}")

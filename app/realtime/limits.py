@@ -1,9 +1,9 @@
 """Limits on the WebSocket feeds, a pure ASGI middleware in front of their routes.
 
-- Open sockets per client address, in this process (ANTREAN_WS_CONNECTIONS_PER_ADDRESS):
-  one more is accepted and closed at once with 1013 (try again later), which the pages
-  answer by reconnecting after a growing pause, so a phone behind a crowded address gets in
-  when a place frees up.
+- Open sockets per client address (an IPv6 address's /64), in this process
+  (ANTREAN_WS_CONNECTIONS_PER_ADDRESS): one more is accepted and closed at once with 1013
+  (try again later), which the pages answer by reconnecting after a growing pause, so a
+  phone behind a crowded address gets in when a place frees up.
 - Messages per socket (ANTREAN_WS_MESSAGE_RATE, syntax of the `limits` library): the pages
   send nothing, so a socket sending more is closed with 1008 (policy violation), after which
   the pages do not reconnect.
@@ -14,6 +14,8 @@ from collections import deque
 
 from limits import parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.auth.ratelimit import address_key
 
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_POLICY_VIOLATION = 1008
@@ -33,7 +35,7 @@ class SocketLimits:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        address = client[0] if client else "unknown"
+        address = address_key(client[0]) if client else "unknown"
         count = self.open.get(address, 0)
         if count >= self.per_address:
             await self._refuse(receive, send)
