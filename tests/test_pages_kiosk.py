@@ -120,19 +120,24 @@ def test_kiosk_tap_takes_one_ticket_shows_and_prints_it(browser: Any, city: City
     page = open_kiosk(browser, city, "?paper=80")
     cid = city.clinic["id"]
 
-    # A refusal is said in plain words.
-    def quota_full(route: Any) -> None:
-        route.fulfill(
-            status=409,
-            content_type="application/json",
-            body='{"detail": "Today\'s quota for this service is full"}',
-        )
+    # A refusal is said in plain words, chosen by its code: the English detail is not read
+    # (here it even says something else).
+    def refuse(code: str) -> Any:
+        def handler(route: Any) -> None:
+            route.fulfill(status=409, json={"detail": "Transfer only; closed", "code": code})
 
-    page.route("**/api/v1/clinics/*/tickets", quota_full)
+        return handler
+
+    page.route("**/api/v1/clinics/*/tickets", refuse("quota_full"))
     tile(page, city, "B").click()
     expect(page.locator("#kiosk-failed-text")).to_have_text(
         "Kuota Poli Umum untuk hari ini sudah penuh. Silakan tanyakan kepada petugas."
     )
+    page.click("#kiosk-failed-close")
+    page.unroute("**/api/v1/clinics/*/tickets")
+    page.route("**/api/v1/clinics/*/tickets", refuse("service_closed"))
+    tile(page, city, "B").click()
+    expect(page.locator("#kiosk-failed-text")).to_have_text("Layanan Poli Umum sedang tutup.")
     page.click("#kiosk-failed-close")
     page.unroute("**/api/v1/clinics/*/tickets")
 
@@ -296,13 +301,17 @@ def test_kiosk_keeps_the_key_after_a_server_error_so_no_second_ticket(
     def refuse_once(route: Any) -> None:
         refused.append(route.request.headers["idempotency-key"])
         if len(refused) == 1:
-            route.fulfill(status=429, content_type="application/json", body='{"detail": "slow"}')
+            route.fulfill(
+                status=429,
+                headers={"Retry-After": "30"},
+                json={"detail": "Too many requests", "code": "rate_limited"},
+            )
         else:
             route.continue_()
 
     page.route("**/api/v1/clinics/*/tickets", refuse_once)
     tile(page, city, "A").click()
-    expect(failed).to_contain_text("Terlalu banyak permintaan")
+    expect(failed).to_have_text("Terlalu banyak permintaan. Coba lagi dalam 30 detik.")
     expect(page.locator("#kiosk-retry")).to_be_hidden()
     page.click("#kiosk-failed-close")
     tile(page, city, "A").click()

@@ -90,6 +90,27 @@ def test_login_then_call_recall_start_done_in_call_order_and_survive_a_reload(
     page.click("#login-submit")
     expect(page.locator("#login-error")).to_have_text("Nama pengguna atau kata sandi salah.")
 
+    # Too many attempts, or a disabled account: said by the answer's code, with the wait the
+    # server asks for.
+    def refuse(status: int, code: str, headers: dict[str, str]) -> Any:
+        def handler(route: Any) -> None:
+            route.fulfill(status=status, headers=headers, json={"detail": "No", "code": code})
+
+        return handler
+
+    page.route("**/api/v1/auth/token", refuse(429, "rate_limited", {"Retry-After": "20"}))
+    page.fill("#login-password", "not-the-password")
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_have_text(
+        "Terlalu banyak percobaan masuk. Coba lagi dalam 20 detik."
+    )
+    page.unroute("**/api/v1/auth/token")
+    page.route("**/api/v1/auth/token", refuse(401, "account_disabled", {}))
+    page.fill("#login-password", "not-the-password")
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_contain_text("Akun ini dinonaktifkan")
+    page.unroute("**/api/v1/auth/token")
+
     take(city)
     take(city)
     take(city, priority="elderly")

@@ -129,11 +129,27 @@ def test_take_page_gives_a_phone_ticket_and_remembers_it(browser: Any, city: Cit
 
     # Too many tickets from one connection: said plainly, and nothing is taken.
     def rate_limited(route: Any) -> None:
-        route.fulfill(status=429, content_type="application/json", body='{"detail": "Too many"}')
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "45"},
+            json={"detail": "Too many requests", "code": "rate_limited"},
+        )
 
     page.route("**/api/v1/clinics/*/tickets", rate_limited)
     b.click()
-    expect(page.locator("#take-error")).to_contain_text("Terlalu banyak nomor antrean")
+    expect(page.locator("#take-error")).to_have_text(
+        "Terlalu banyak nomor antrean diambil dari sambungan internet ini. "
+        "Coba lagi dalam 45 detik."
+    )
+    page.unroute("**/api/v1/clinics/*/tickets")
+
+    # Other refusals by their code (the English detail is not what the page reads).
+    def quota_full(route: Any) -> None:
+        route.fulfill(status=409, json={"detail": "Service closed", "code": "quota_full"})
+
+    page.route("**/api/v1/clinics/*/tickets", quota_full)
+    b.click()
+    expect(page.locator("#take-error")).to_have_text("Kuota Poli Umum untuk hari ini sudah penuh.")
     page.unroute("**/api/v1/clinics/*/tickets")
 
     page.click('[data-priority="child"]')

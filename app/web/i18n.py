@@ -2,6 +2,13 @@
 
 Catalogs are JSON files, `i18n/<language>/<page>.json`, flat keys named `<page>.<what>`.
 A page gets `common` plus its own catalog, rendered into the HTML for its JavaScript.
+
+Errors are worded by their stable `code` (docs/errors.md), never by the server's English
+`detail`: `<scope>.code.<code>` (a page's own words, e.g. `kiosk.code.quota_full`), else
+`common.code.<code>`; an answer whose code the page does not know falls back by status,
+`<scope>.http.<status>`, `common.http.<status>`, then `common.http.4xx` or `common.http.5xx`
+(common.js, `Antrean.errorText`). A `{wait}` in such a message says when to try again, from
+the answer's Retry-After (`common.retry_in`, `common.retry_soon`).
 """
 
 import json

@@ -16,16 +16,6 @@
   var OTHER_ZONES = ["UTC", "Asia/Dili", "Asia/Kuala_Lumpur", "Asia/Singapore", "Asia/Manila",
     "Asia/Bangkok", "Australia/Darwin", "Australia/Perth"];
   var DEFAULT_ZONE = "Asia/Makassar";
-  // The API's conflict details, in words a clinic admin reads.
-  var CONFLICTS = {
-    "A clinic with this code exists": "admin.conflict.clinic_code",
-    "Another service of this clinic has this prefix": "admin.conflict.prefix",
-    "This service has issued tickets today; change its prefix after closing time":
-      "admin.conflict.prefix_today",
-    "Another counter of this clinic has this name": "admin.conflict.counter_name",
-    "This username is taken": "admin.conflict.username"
-  };
-
   var state = {
     session: null,
     clinic: null,
@@ -50,8 +40,8 @@
 
   function isAdmin() { return role() === "admin"; }
 
-  /* An API call with the session's token. Rejects with .status, .data (the raw body, so a
-     422's list of fields can be shown next to the form) and .detail; a 401 ends the session. */
+  /* An API call with the session's token. Rejects like A.api (.status, .code, .fields: an
+     invalid_input's fields, shown next to the form); a 401 ends the session. */
   function request(method, path, json) {
     var headers = { Accept: "application/json" };
     var body;
@@ -65,13 +55,9 @@
     }).then(function (response) {
       A.setOffline("http", false);
       return response.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
+        var data = A.parseBody(text);
         if (response.ok) return { status: response.status, data: data };
-        var error = new Error("HTTP " + response.status);
-        error.status = response.status;
-        error.data = data;
-        error.detail = A.describeDetail(data);
+        var error = A.httpError(response.status, data, response.headers.get("Retry-After"));
         if (error.status === 401 && state.session) sessionEnded();
         throw error;
       });
@@ -83,49 +69,39 @@
     });
   }
 
-  /* What went wrong, as lines of plain words. */
+  /* What went wrong, as lines of plain words: an invalid_input field by field (its `loc` and
+     `type` in this page's words, never the server's English `msg`); anything else by its code
+     (admin.code.*: prefix_taken, username_taken...), see A.errorText. */
   function explain(error) {
-    if (error.offline) return [t("common.network_error")];
-    var detail = error.data && error.data.detail;
-    if (error.status === 422 && Array.isArray(detail)) {
-      return detail.map(function (item) {
-        var field = item.loc && typeof item.loc[1] === "string" ? item.loc[1] : "";
+    if (error.code === "invalid_input" && error.fields && error.fields.length) {
+      return error.fields.map(function (item) {
+        var field = item.field;
         var label = field && has("admin.field." + field) ? t("admin.field." + field) : field;
-        var what = has("admin.invalid." + item.type) ? t("admin.invalid." + item.type) : item.msg;
+        var what = has("admin.invalid." + item.type) ? t("admin.invalid." + item.type) : t("admin.invalid.other");
         var hint = field && has("admin.hint." + field) ? " (" + t("admin.hint." + field) + ")" : "";
         return (label ? label + ": " : "") + what + hint;
       });
     }
-    if (error.status === 409) {
-      var known = typeof detail === "string" ? CONFLICTS[detail] : null;
-      return [known ? t(known) : t("admin.error_conflict", { detail: error.detail })];
-    }
-    if (error.status === 403) return [t("admin.error_forbidden")];
-    if (error.status === 404) return [t("admin.error_not_found")];
-    if (error.status === 422 || error.status === 400) {
-      return [t("admin.error_invalid", { detail: error.detail })];
-    }
-    return [t("common.error", { detail: error.detail || error.message })];
+    return [A.errorText(error, "admin")];
+  }
+
+  /* The inputs of form (or a table row) that an invalid_input names, marked. */
+  function markFields(root, error) {
+    A.$$(".invalid", root).forEach(function (node) { node.classList.remove("invalid"); });
+    ((error && error.fields) || []).forEach(function (item) {
+      var input = item.field ?
+        root.querySelector("[name='" + item.field + "'], [data-field='" + item.field + "']") : null;
+      if (input) input.classList.add("invalid");
+    });
   }
 
   /* Errors next to a form: the list of lines, and the fields they name marked. */
   function showErrors(box, error, form) {
     A.clear(box);
-    if (form) {
-      A.$$(".invalid", form).forEach(function (node) { node.classList.remove("invalid"); });
-    }
+    if (form) markFields(form, error);
     if (!error) { box.hidden = true; return; }
     explain(error).forEach(function (line) { box.appendChild(A.el("li", { text: line })); });
     box.hidden = false;
-    var detail = error.data && error.data.detail;
-    if (form && Array.isArray(detail)) {
-      detail.forEach(function (item) {
-        var field = item.loc && item.loc[1];
-        var input = typeof field === "string" ?
-          form.querySelector("[name='" + field + "'], [data-field='" + field + "']") : null;
-        if (input) input.classList.add("invalid");
-      });
-    }
   }
 
   /* Guards a form against double submits while its request is in flight. */
@@ -147,7 +123,7 @@
   }
 
   function localError(field, type) {
-    return { status: 422, data: { detail: [{ loc: ["body", field], type: type, msg: type }] } };
+    return { status: 422, code: "invalid_input", fields: [{ field: field, loc: ["body", field], type: type }] };
   }
 
   function pageUrl(kind, clinicId) {
@@ -457,14 +433,7 @@
   }
 
   function showRowError(row, feedbackRow, error) {
-    A.$$(".invalid", row).forEach(function (node) { node.classList.remove("invalid"); });
-    var detail = error.data && error.data.detail;
-    if (Array.isArray(detail)) {
-      detail.forEach(function (item) {
-        var input = typeof item.loc[1] === "string" ? field(row, item.loc[1]) : null;
-        if (input) input.classList.add("invalid");
-      });
-    }
+    markFields(row, error);
     setFeedback(feedbackRow, explain(error), true);
   }
 
@@ -744,6 +713,6 @@
   A.session.restore().then(function (session) {
     if (session) afterLogin(session); else showLogin();
   }, function (error) {
-    showLogin(A.errorText(error));
+    showLogin(A.errorText(error, "admin"));
   });
 })();

@@ -79,8 +79,10 @@
   };
 
   /* ---- HTTP: A.api(method, path, {json, form, token, headers, timeout}) ----
-     Resolves {status, data}; rejects with an Error carrying .status and .detail, or .offline
-     when the server could not be reached. */
+     Resolves {status, data}; rejects with an Error carrying .status, .code (the body's stable
+     error code, docs/errors.md), .retryAfter (seconds, from a Retry-After header, or null) and
+     .fields (an invalid_input's fields, see A.fieldErrors); or .offline when the server could
+     not be reached. Pages decide by .code (and .status), never by the body's English `detail`. */
   A.api = function (method, path, options) {
     options = options || {};
     var headers = Object.assign({ Accept: "application/json" }, options.headers || {});
@@ -110,10 +112,9 @@
       fetch(url, { method: method, headers: headers, body: body, credentials: "omit", cache: "no-store" })
         .then(function (response) {
           var status = response.status;
+          var retryAfter = response.headers.get("Retry-After");
           return response.text().then(function (text) {
-            var data = null;
-            try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
-            return { status: status, data: data };
+            return { status: status, data: A.parseBody(text), retryAfter: retryAfter };
           });
         })
         .then(function (result) {
@@ -121,11 +122,11 @@
           finished = true;
           clearTimeout(timer);
           A.setOffline("http", false);
-          if (result.status >= 200 && result.status < 300) { resolve(result); return; }
-          var error = new Error("HTTP " + result.status);
-          error.status = result.status;
-          error.detail = A.describeDetail(result.data);
-          reject(error);
+          if (result.status >= 200 && result.status < 300) {
+            resolve({ status: result.status, data: result.data });
+            return;
+          }
+          reject(A.httpError(result.status, result.data, result.retryAfter));
         }, function (cause) {
           if (finished) return;
           finished = true;
@@ -138,21 +139,63 @@
     });
   };
 
-  A.describeDetail = function (data) {
-    if (!data || data.detail === undefined) return "";
-    if (typeof data.detail === "string") return data.detail;
-    if (Array.isArray(data.detail)) {
-      return data.detail.map(function (item) {
-        return (item.loc ? item.loc.slice(1).join(".") + ": " : "") + (item.msg || "");
-      }).join("; ");
-    }
-    return JSON.stringify(data.detail);
+  A.parseBody = function (text) {
+    try { return text ? JSON.parse(text) : null; } catch (e) { return text; }
   };
 
-  /* The message to show a person for a failed A.api call. */
-  A.errorText = function (error) {
+  /* The Error for an answer that is not 2xx: see A.api. */
+  A.httpError = function (status, data, retryAfterHeader) {
+    var error = new Error("HTTP " + status);
+    var code = data && typeof data === "object" ? data.code : null;
+    error.status = status;
+    error.code = typeof code === "string" ? code : "";
+    error.retryAfter = A.retryAfterSeconds(retryAfterHeader);
+    error.fields = error.code === "invalid_input" ? A.fieldErrors(data) : [];
+    return error;
+  };
+
+  /* Retry-After, in whole seconds from now (it may be seconds or an HTTP date); null if absent. */
+  A.retryAfterSeconds = function (header) {
+    if (header === null || header === undefined || header === "") return null;
+    var text = String(header).trim();
+    if (/^\d+$/.test(text)) return Math.max(1, parseInt(text, 10));
+    var at = Date.parse(text);
+    return isNaN(at) ? null : Math.max(1, Math.ceil((at - Date.now()) / 1000));
+  };
+
+  /* The one place a page reads an error body's `detail`: an invalid_input's list of FastAPI
+     field errors, as [{field, loc, type}] for marking the form's fields. Only `loc` and `type`
+     are kept; the English `msg` is never shown (the page words each type itself). */
+  A.fieldErrors = function (data) {
+    var items = data && typeof data === "object" && Array.isArray(data.detail) ? data.detail : [];
+    return items.filter(function (item) { return item && typeof item === "object"; }).map(function (item) {
+      var loc = Array.isArray(item.loc) ? item.loc : [];
+      return { field: typeof loc[1] === "string" ? loc[1] : "", loc: loc, type: String(item.type || "") };
+    });
+  };
+
+  A.has = function (key) { return Object.prototype.hasOwnProperty.call(boot.messages, key); };
+
+  /* The message to show a person for a failed call, chosen by its code, never its `detail`:
+     "<scope>.code.<code>", then "common.code.<code>"; for a code the page does not know (or an
+     answer without one, from a proxy) by status: "<scope>.http.<status>", "common.http.<status>",
+     then "<scope>.http.4xx" (or 5xx) and "common.http.4xx" (or 5xx). A {wait} in the message
+     says when to try again (from Retry-After); params fill the page's own placeholders, such as
+     {service}. See app/web/i18n.py. */
+  A.errorText = function (error, scope, params) {
     if (error.offline) return A.t("common.network_error");
-    return A.t("common.error", { detail: error.detail || error.message });
+    if (!error.status) return A.t("common.unexpected"); // not an answer: a fault of this page
+    var values = Object.assign({}, params || {});
+    values.wait = error.retryAfter ? A.t("common.retry_in", { n: error.retryAfter }) : A.t("common.retry_soon");
+    var scopes = (scope && scope !== "common" ? [scope] : []).concat(["common"]);
+    var keys = [];
+    if (error.code) scopes.forEach(function (name) { keys.push(name + ".code." + error.code); });
+    scopes.forEach(function (name) { keys.push(name + ".http." + error.status); });
+    scopes.forEach(function (name) { keys.push(name + (error.status >= 500 ? ".http.5xx" : ".http.4xx")); });
+    for (var i = 0; i < keys.length; i++) {
+      if (A.has(keys[i])) return A.t(keys[i], values);
+    }
+    return A.t("common.http.4xx", values);
   };
 
   /* ---- realtime: a WebSocket that reconnects by itself ----
@@ -311,7 +354,8 @@
   A.session = {
     get: function () { return A.store.get(SESSION_KEY); },
     clear: function () { A.store.remove(SESSION_KEY); },
-    /* Resolves {token, me}; rejects like A.api (401: wrong username or password). */
+    /* Resolves {token, me}; rejects like A.api (401 invalid_credentials: wrong username or
+       password; account_disabled; 429 rate_limited, with Retry-After). */
     login: function (username, password) {
       return A.api("POST", "/auth/token", { form: { username: username, password: password } })
         .then(function (result) {
@@ -378,7 +422,7 @@
           onSignedIn(session);
         }, function (failure) {
           A.$("#login-submit").disabled = false;
-          error.textContent = failure.status === 401 ? A.t("common.login_failed") : A.errorText(failure);
+          error.textContent = A.errorText(failure, "common.login");
           error.hidden = false;
         });
       });

@@ -72,6 +72,7 @@
       if (me.clinic_id !== clinic.id) throw keyError("kiosk.key_other_clinic");
       return me;
     }, function (error) {
+      // invalid_credentials (an unknown or revoked key), or not_authenticated
       if (error.status === 401) throw keyError("kiosk.key_wrong");
       throw error;
     });
@@ -108,7 +109,7 @@
       start(key, me);
     }, function (error) {
       button.disabled = false;
-      errorBox.textContent = error.keyMessage ? A.t(error.keyMessage) : A.errorText(error);
+      errorBox.textContent = error.keyMessage ? A.t(error.keyMessage) : A.errorText(error, "kiosk");
       errorBox.hidden = false;
     });
   });
@@ -268,6 +269,8 @@
         showFailed(A.t("kiosk.failed_server"), true);
         return;
       }
+      // The key no longer works here (401: revoked; 403: device_not_allowed, other_clinic...):
+      // back to the key form, which says why.
       if (error.status === 401 || error.status === 403) {
         forgetKey();
         location.reload();
@@ -278,18 +281,10 @@
     });
   }
 
+  /* The refusal in the kiosk's words, by its code (kiosk.code.*: quota_full, service_closed,
+     transfer_only_service, rate_limited with its Retry-After...), see A.errorText. */
   function reasonFor(error, service) {
-    var name = service ? service.name : "";
-    var detail = String(error.detail || "");
-    if (error.status === 429) return A.t("kiosk.err_busy");
-    if (error.status === 409 || error.status === 422) {
-      if (/quota/i.test(detail)) return A.t("kiosk.err_quota", { service: name });
-      if (/closed/i.test(detail)) return A.t("kiosk.err_closed", { service: name });
-      if (/transfer/i.test(detail)) return A.t("kiosk.err_transfer", { service: name });
-      return A.t("kiosk.err_refused", { service: name });
-    }
-    if (error.status === 404) return A.t("kiosk.err_refused", { service: name });
-    return A.errorText(error);
+    return A.errorText(error, "kiosk", { service: service ? service.name : "" });
   }
 
   function showFailed(text, canRetry) {

@@ -94,9 +94,10 @@
     }).join("&");
   }
 
+  /* In the dashboard's words, by the error's code (office.code.*: admin_only, other_clinic,
+     invalid_input for a period the server refuses...), see A.errorText. */
   function explain(error) {
-    if (error.status === 403) return t("office.error_forbidden");
-    return A.errorText(error);
+    return A.errorText(error, "office");
   }
 
   /* ---------- dates: ISO strings of local days, the clinics' "today" ---------- */
@@ -593,9 +594,9 @@
       headers: { Authorization: "Bearer " + state.session.token }, credentials: "omit", cache: "no-store"
     }).then(function (response) {
       if (!response.ok) {
-        var error = new Error("HTTP " + response.status);
-        error.status = response.status;
-        throw error;
+        return response.text().then(function (text) {
+          throw A.httpError(response.status, A.parseBody(text), response.headers.get("Retry-After"));
+        });
       }
       var name = filenameOf(response.headers.get("Content-Disposition")) ||
         "antrean-" + (kind === "log" ? "ticket-log" : "wait-times") + "-" + state.from + "-" + state.to +
@@ -642,7 +643,7 @@
     A.session.restore().then(function (session) {
       if (session) afterLogin(session); else showLogin("");
     }, function (error) {
-      A.clear($("#office-loading")).appendChild(A.el("span", { class: "error", text: A.errorText(error) }));
+      A.clear($("#office-loading")).appendChild(A.el("span", { class: "error", text: explain(error) }));
     });
   }
 

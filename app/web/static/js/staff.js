@@ -68,12 +68,10 @@
     return state.session && state.session.me && state.session.me.role === "admin";
   }
 
+  /* In the console's words, by the error's code (staff.code.*: illegal_transition when another
+     PC acted first, same_service, service_closed...), see A.errorText. */
   function errorMessage(error) {
-    if (error.offline) return t("common.network_error");
-    if (error.status === 409) return t("staff.error_conflict", { detail: error.detail });
-    if (error.status === 403) return t("staff.error_forbidden");
-    if (error.status === 404) return t("staff.error_not_found");
-    return A.errorText(error);
+    return A.errorText(error, "staff");
   }
 
   /* An API call with the session's token; a 401 anywhere means the session is over. */
@@ -221,7 +219,7 @@
       if (stored && stored.clinic_id === state.clinic.id) counter = counterById(stored.counter_id);
       if (counter) openConsole(counter); else chooseCounter();
     }, function (error) {
-      if (error.status === 404 && !state.session.me.clinic_id) {
+      if (error.status === 404 && !state.session.me.clinic_id) { // clinic_not_found
         A.store.remove(CLINIC_KEY);
         chooseClinic();
       } else if (error.status !== 401) {
@@ -447,7 +445,9 @@
       if (error.status === 401) return;
       setMessage(errorMessage(error), true);
       // What the buttons offer may be stale (another PC acted): read the truth again.
-      if (kind === "requeue" && (error.status === 409 || error.status === 404)) rememberNoShow(null);
+      if (kind === "requeue" && (error.code === "illegal_transition" || error.code === "ticket_not_found")) {
+        rememberNoShow(null);
+      }
     }).then(function () {
       setBusy(false);
       if (state.counter) scheduleRefresh();
@@ -639,6 +639,6 @@
   A.session.restore().then(function (session) {
     if (session) afterLogin(session); else showLogin();
   }, function (error) {
-    showLogin(A.errorText(error));
+    showLogin(A.errorText(error, "staff"));
   });
 })();

@@ -55,6 +55,7 @@
       $("#take-mine-code").textContent = A.t("take.open_ticket", { code: ticket.code }) +
         " · " + A.t("common.status." + ticket.status);
     }, function (error) {
+      // invalid_ticket_token or ticket_not_found (401, 404): not this phone's ticket any more.
       if (error.status === 401 || error.status === 404) {
         A.store.remove(MINE_STORE);
         link.hidden = true;
@@ -76,7 +77,7 @@
       state.loaded = true;
       renderServices();
     }, function (error) {
-      if (!state.loaded) showError(A.errorText(error));
+      if (!state.loaded) showError(A.errorText(error, "take"));
     });
   }
 
@@ -188,19 +189,12 @@
     });
   }
 
+  /* The refusal in this page's words, by its code (take.code.*: remote_tickets_off, quota_full,
+     service_closed, rate_limited with its Retry-After...), see A.errorText. A phone holds no
+     account, so any 403 here (forbidden, from a server older than remote_tickets_off) means
+     the clinic takes no tickets by phone. */
   function reasonFor(error, service) {
-    var name = service ? service.name : "";
-    var detail = String(error.detail || "");
-    if (error.status === 429) return A.t("take.err_rate");
-    if (error.status === 403) return A.t("take.not_allowed");
-    if (error.status === 409 || error.status === 422) {
-      if (/quota/i.test(detail)) return A.t("take.err_quota", { service: name });
-      if (/closed/i.test(detail)) return A.t("take.err_closed", { service: name });
-      if (/transfer/i.test(detail)) return A.t("take.err_transfer", { service: name });
-      return A.t("take.err_refused", { service: name });
-    }
-    if (error.status === 404) return A.t("take.err_refused", { service: name });
-    return A.errorText(error);
+    return A.errorText(error, "take", { service: service ? service.name : "" });
   }
 
   // Back from the ticket page (kept in the page cache): not busy any more.

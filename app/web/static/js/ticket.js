@@ -143,7 +143,7 @@
         showError(A.t("ticket.load_failed"));
         setTimeout(function () { refresh(false); }, 5000);
       } else if (!error.offline) {
-        showError(A.errorText(error));
+        showError(A.errorText(error, "ticket"));
       }
     });
   }
@@ -185,7 +185,8 @@
       yes.disabled = false;
       $("#cancel-confirm").hidden = true;
       $("#btn-cancel").hidden = false;
-      var reason = error.status === 409 ? A.t("ticket.cancel_too_late") : A.errorText(error);
+      // ticket.code.*: illegal_transition (called meanwhile), ticket_not_found, invalid_ticket_token...
+      var reason = A.errorText(error, "ticket");
       showError(error.offline ? A.errorText(error) : A.t("ticket.cancel_failed", { reason: reason }));
       refresh(true);
     });
