@@ -238,15 +238,24 @@ class Tried:
 
 @pytest.mark.slow
 def test_postgres_restarted_under_load_answers_503_then_recovers_by_itself() -> None:
+    """Probes of each kind see 503s, then answers; beside them a clinic's morning (the crash
+    rounds' load) goes on, and its journal is held to the database afterwards."""
+    seed = crash_seed()
+    print(f"\npostgres restarted: ANTREAN_CRASH_SEED={seed}")  # noqa: T201
     database = PrivatePostgres()
     server: ServerProcess | None = None
     tried: Tried | None = None
+    load: Load | None = None
     try:
         database.start()
-        server = ServerProcess(server_env(database.url))
+        server = ServerProcess(server_env(database.url, ANTREAN_REMOTE_TICKET_RATE="100000/minute"))
         server.start()
-        clinic = setup_clinic(server.url, admin_headers(server.url), "PULANG")
+        admin = admin_headers(server.url)
+        clinic = setup_clinic(server.url, admin, "PULANG")
+        morning = setup_clinic(server.url, admin, "MUARA")
         tried = Tried(server.url, clinic)
+        load = Load(server.url, [morning], seed)
+        load.start()
         for thread in tried.threads:
             thread.start()
         time.sleep(1.5)
@@ -260,6 +269,7 @@ def test_postgres_restarted_under_load_answers_503_then_recovers_by_itself() -> 
         tried.stop.set()
         for thread in tried.threads:
             thread.join(timeout=20)
+        load.finish()
 
         # Restarted while nobody asked: the first command after it is served (the writer's
         # idle connection, dropped by the restart, is replaced before a batch runs on it).
@@ -272,12 +282,25 @@ def test_postgres_restarted_under_load_answers_503_then_recovers_by_itself() -> 
                 200,
                 200,
             ], tried.answers[-3:]
+        server.stop()
+        engine = make_engine(database.url)
+        try:
+            stored = read_database(engine).only({morning.id})
+        finally:
+            engine.dispose()
     finally:
-        if tried is not None:
-            tried.stop.set()
+        for part in (tried, load):
+            if part is not None:
+                part.stop.set()
         if server is not None:
             server.stop()
         database.remove()
+    try:
+        report = check(load.journal, stored, allowed=frozenset({503}))
+    except AssertionError as exc:
+        raise AssertionError(f"ANTREAN_CRASH_SEED={seed}\n{exc}") from None
+    print(f"the morning beside: {report}")  # noqa: T201
+    assert report.get("http 503", 0) > 0, "the morning's load never met the database away"
 
     answers = tried.answers
     assert not any(thread.is_alive() for thread in tried.threads), "a request hung"
