@@ -2,7 +2,9 @@
 
 import asyncio
 import shutil
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,7 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def counting(password: str, hashed: str | None) -> bool:
         seen.append(password)
+        time.sleep(0.01)  # as slow as a real hash, so that guesses sent at once overlap
         return verify(password, hashed)
 
     monkeypatch.setattr(auth_routes, "verify_password", counting)
@@ -89,6 +92,15 @@ def test_failed_logins_from_one_address_are_limited_not_the_owner(
         token = signed_in.json()["access_token"]
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["name"] == ADMIN_USERNAME
+
+
+def test_guesses_sent_at_once_get_no_more_than_the_limit(
+    client: TestClient, hashes: list[str]
+) -> None:
+    with from_address(client, ATTACKER), ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = sorted(pool.map(lambda n: login(client, f"guess-{n}").status_code, range(40)))
+    assert statuses == [401] * 10 + [429] * 30
+    assert len(hashes) == 10
 
 
 def test_only_failures_count_and_a_success_clears_the_address(client: TestClient) -> None:

@@ -71,13 +71,17 @@ class LoginRateLimit:
     """Failed logins, counted per (account, client address), per address and per account.
 
     `check` comes before the password is verified (an exceeded limit costs no Argon2 hash);
-    only `failed` counts; `succeeded` clears that account's count for that address. The
-    per-account limit is the loosest: it stops guessing spread over many addresses, while
-    one address alone can never reach it (its own, tighter limits stop it first), so an
-    attacker at one address cannot lock the owner out from another.
+    only failures count: `failed` after a wrong password, while `succeeded` clears that
+    account's count for that address. The per-account limit is the loosest: it stops
+    guessing spread over many addresses, while one address alone can never reach it (its
+    own, tighter limits stop it first), so an attacker at one address cannot lock the owner
+    out from another.
 
-    Test-then-count is not atomic: requests in flight together may each pass the check, so
-    a burst can overshoot a limit by as many requests as the servers verify at once.
+    The (account, address) window is taken atomically by `check` itself (and given back by
+    `succeeded`): however many guesses one address sends at once, no more than its limit
+    reach the password. The address and account windows are tested by `check` and counted
+    by `failed`: requests in flight together may each pass the test, so a burst can
+    overshoot those by as many requests as the servers verify at once.
     """
 
     def __init__(
@@ -93,22 +97,34 @@ class LoginRateLimit:
         self._account = parse_many(per_account)
         self._limiter = make_limiter(redis_url, namespace)
 
-    def _windows(self, account: str | None, address: str) -> list[tuple[RateLimitItem, str]]:
-        address = address_key(address)
+    def _counted_after(self, account: str | None, address: str) -> list[tuple[RateLimitItem, str]]:
+        """The windows a failure is counted in after the fact (not the pair's)."""
         windows = [(limit, f"login-address:{address}") for limit in self._address]
-        if account is not None:  # None: a username that names no account can be
-            windows[0:0] = [(limit, f"login-pair:{account}:{address}") for limit in self._pair]
+        if account is not None:  # None: a username that cannot name an account
             windows += [(limit, f"login-account:{account}") for limit in self._account]
         return windows
 
+    def _refuse(self, limit: RateLimitItem, key: str) -> RateLimited:
+        return RateLimited(_retry_after(self._limiter, limit, key))
+
     def check(self, account: str | None, address: str) -> None:
-        """Raises RateLimited (with the seconds to wait) when a limit is used up."""
-        for limit, key in self._windows(account, address):
+        """Raises RateLimited (with the seconds to wait) when a limit is used up, counting
+        nothing; otherwise holds this attempt's place in the (account, address) window."""
+        address = address_key(address)
+        pair = f"login-pair:{account}:{address}"
+        windows = self._counted_after(account, address)
+        if account is not None:
+            windows += [(limit, pair) for limit in self._pair]
+        for limit, key in windows:
             if not self._limiter.test(limit, key):
-                raise RateLimited(_retry_after(self._limiter, limit, key))
+                raise self._refuse(limit, key)
+        if account is not None:
+            for limit in self._pair:
+                if not self._limiter.hit(limit, pair):  # taken meanwhile by another attempt
+                    raise self._refuse(limit, pair)
 
     def failed(self, account: str | None, address: str) -> None:
-        for limit, key in self._windows(account, address):
+        for limit, key in self._counted_after(account, address_key(address)):
             self._limiter.hit(limit, key)
 
     def succeeded(self, account: str, address: str) -> None:
