@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from websockets.exceptions import ConnectionClosed
 
+from app.auth.access import TicketHolderFeed
 from app.models import TicketStatus
 from app.models.types import MAX_BIG_ID, MAX_ID
 from app.observability.sockets import counted
@@ -134,18 +135,16 @@ def _concerns(message: Message, ticket_id: int, service_id: int) -> bool:
 
 @router.websocket("/ws/tickets/{ticket_id}")
 @counted("ticket")
-async def ticket_feed(websocket: WebSocket, ticket_id: str, token: str = "") -> None:
-    """The patient's ticket, on connect and whenever its status, position or estimate change."""
+async def ticket_feed(websocket: WebSocket, holder: TicketHolderFeed) -> None:
+    """The patient's ticket, on connect and whenever its status, position or estimate change
+    (the holder of the ticket's token)."""
     hub, reads, app_state = _state(websocket)
     await websocket.accept()
     try:
-        ticket = _as_id(ticket_id, MAX_BIG_ID)
-        clinic_id = None
-        if ticket is not None and len(token) <= MAX_TOKEN_LENGTH:
-            clinic_id = await reads.ticket_clinic(ticket, token)
-        if ticket is None or clinic_id is None:
+        if holder is None:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="wrong ticket token")
             return
+        ticket, clinic_id = holder.ticket_id, holder.clinic_id
         loop = asyncio.get_running_loop()
         ping_seconds = app_state.settings.ws_ping_seconds
         async with _subscription(hub, websocket, clinic_id) as subscriber:

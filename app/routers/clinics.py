@@ -3,8 +3,7 @@
 from fastapi import APIRouter, status
 from sqlmodel import Session
 
-from app.auth import permissions
-from app.auth.deps import PrincipalDep
+from app.auth.access import Admin, ClinicAdminOf
 from app.db import SessionDep
 from app.directory import clinics
 from app.models.clinic import ClinicCreate, ClinicPublic, ClinicUpdate
@@ -22,9 +21,8 @@ def list_clinics(session: SessionDep) -> list[ClinicPublic]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClinicPublic)
-def create_clinic(data: ClinicCreate, principal: PrincipalDep, writer: WriterDep) -> ClinicPublic:
+def create_clinic(data: ClinicCreate, _by: Admin, writer: WriterDep) -> ClinicPublic:
     """Add a clinic (admin)."""
-    permissions.require_admin(principal)
     return writer.run(lambda s: ClinicPublic.model_validate(clinics.create_clinic(s, data)))
 
 
@@ -39,13 +37,11 @@ def update_clinic(
     clinic_id: IdPath,
     patch: ClinicUpdate,
     session: SessionDep,
-    principal: PrincipalDep,
+    _by: ClinicAdminOf,
     writer: WriterDep,
 ) -> ClinicPublic:
     """Change a clinic (admin, or the clinic's own clinic_admin)."""
-    permissions.require_user(principal)
     get_clinic(session, clinic_id)
-    permissions.require_clinic_admin(principal, clinic_id)
 
     def command(session: Session) -> ClinicPublic:
         updated = clinics.update_clinic(session, get_clinic(session, clinic_id), patch)

@@ -5,8 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 from sqlmodel import Session
 
-from app.auth import permissions
-from app.auth.deps import PrincipalDep
+from app.auth.access import ClinicAdminOf, ClinicAdminOfCounter, StaffAtCounter
 from app.clock import Clock
 from app.db import SessionDep
 from app.directory import counters
@@ -15,12 +14,11 @@ from app.models.ticket import TicketPublic
 from app.queueing import actions
 from app.queueing.lookup import (
     counter_service_ids,
-    counter_setup_from_memory,
     get_clinic,
     get_counter,
 )
 from app.queueing.queries import clinic_counters
-from app.routers.hot import BEARER, caller
+from app.routers.hot import BEARER
 from app.routers.params import API_PREFIX, IdPath
 from app.routers.tickets import acted_answer, json_answer
 from app.writer import Writer, WriterDep
@@ -46,13 +44,11 @@ def create_counter(
     clinic_id: IdPath,
     data: CounterCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    _by: ClinicAdminOf,
     writer: WriterDep,
 ) -> CounterPublic:
     """Add a counter (admin, clinic_admin)."""
-    permissions.require_user(principal)
     get_clinic(session, clinic_id)
-    permissions.require_clinic_admin(principal, clinic_id)
 
     def command(session: Session) -> CounterPublic:
         return counters.create_counter(session, clinic_id, data)
@@ -71,14 +67,10 @@ def read_counter(counter_id: IdPath, session: SessionDep) -> CounterPublic:
 def update_counter(
     counter_id: IdPath,
     patch: CounterUpdate,
-    session: SessionDep,
-    principal: PrincipalDep,
+    _by: ClinicAdminOfCounter,
     writer: WriterDep,
 ) -> CounterPublic:
-    """Rename a counter or change the services it calls from."""
-    permissions.require_user(principal)
-    clinic_id = get_counter(session, counter_id).clinic_id
-    permissions.require_clinic_admin(principal, clinic_id)
+    """Rename a counter or change the services it calls from (admin, clinic_admin)."""
 
     def command(session: Session) -> CounterPublic:
         return counters.update_counter(session, get_counter(session, counter_id), patch)
@@ -92,26 +84,22 @@ def update_counter(
     responses={204: {"description": "Nobody is waiting; the counter keeps its ticket"}},
     openapi_extra=BEARER,
 )
-async def call_next(counter_id: IdPath, request: Request) -> Response:
-    """Call the next patient to this counter, completing the ticket it holds first."""
+async def call_next(counter_id: IdPath, staff: StaffAtCounter, request: Request) -> Response:
+    """Call the next patient to this counter, completing the ticket it holds first (staff of
+    the counter's clinic)."""
     # A busy route: on the event loop from end to end (sign-in and the counter's clinic from
-    # memory, the writer awaited), the answer built by the command; the caller, clock and
-    # writer read here, as for taking a ticket (app/routers/hot.py).
-    principal = await caller(request)
+    # memory, the writer awaited), the answer built by the command; the clock and writer read
+    # here, as for taking a ticket (app/routers/hot.py).
     state = request.app.state
     clock: Clock = state.clock
     writer: Writer = state.writer
-    permissions.require_user(principal)
-    setup = await counter_setup_from_memory(state.setups, counter_id)
-    permissions.require_staff(principal, setup.clinic_id)
-    assert principal is not None
-    actor = principal.actor
+    actor = staff.actor
 
     def command(session: Session) -> dict[str, Any] | None:
         acted = actions.call_next(session, counter_id=counter_id, actor=actor, now=clock())
         return None if acted is None else acted_answer(acted)
 
-    called = await writer.arun(command, key=setup.clinic_id)
+    called = await writer.arun(command, key=staff.setup.clinic_id)
     if called is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return json_answer(called)

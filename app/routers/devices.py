@@ -2,8 +2,7 @@
 
 from fastapi import APIRouter, status
 
-from app.auth import permissions
-from app.auth.deps import PrincipalDep
+from app.auth.access import ClinicAdminOf, ClinicAdminOfDevice
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.directory import devices
@@ -24,24 +23,18 @@ def create_device(
     clinic_id: IdPath,
     data: DeviceCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    _by: ClinicAdminOf,
     writer: WriterDep,
 ) -> DeviceWithKey:
-    """Register a kiosk or display; its key is in this response only."""
-    permissions.require_user(principal)
+    """Register a kiosk or display; its key is in this response only (admin, clinic_admin)."""
     get_clinic(session, clinic_id)
-    permissions.require_clinic_admin(principal, clinic_id)
     return writer.run(lambda s: devices.create_device(s, clinic_id, data))
 
 
 @router.get("/clinics/{clinic_id}/devices", response_model=list[DevicePublic])
-def list_devices(
-    clinic_id: IdPath, session: SessionDep, principal: PrincipalDep
-) -> list[DevicePublic]:
-    """The clinic's devices (never their keys)."""
-    permissions.require_user(principal)
+def list_devices(clinic_id: IdPath, session: SessionDep, _by: ClinicAdminOf) -> list[DevicePublic]:
+    """The clinic's devices (never their keys; admin, clinic_admin)."""
     get_clinic(session, clinic_id)
-    permissions.require_clinic_admin(principal, clinic_id)
     return [
         DevicePublic.model_validate(device) for device in devices.list_devices(session, clinic_id)
     ]
@@ -50,16 +43,12 @@ def list_devices(
 @router.post("/devices/{device_id}/revoke", response_model=DevicePublic)
 def revoke_device(
     device_id: IdPath,
-    session: SessionDep,
-    principal: PrincipalDep,
+    _by: ClinicAdminOfDevice,
     writer: WriterDep,
     clock: ClockDep,
 ) -> DevicePublic:
     """Stop a kiosk's or display's key from working (a lost or stolen device), in every server
     process within a second. Revoking again changes nothing."""
-    permissions.require_user(principal)
-    clinic_id = devices.get_device(session, device_id).clinic_id
-    permissions.require_clinic_admin(principal, clinic_id)
     now = clock()
     return writer.run(
         lambda s: DevicePublic.model_validate(

@@ -3,8 +3,7 @@
 from fastapi import APIRouter, status
 from sqlmodel import Session
 
-from app.auth import permissions
-from app.auth.deps import PrincipalDep
+from app.auth.access import ClinicAdminOf, ClinicAdminOfService
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.directory import services
@@ -40,14 +39,12 @@ def create_service(
     clinic_id: IdPath,
     data: ServiceCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    _by: ClinicAdminOf,
     clock: ClockDep,
     writer: WriterDep,
 ) -> ServicePublic:
     """Add a service (admin, clinic_admin)."""
-    permissions.require_user(principal)
     get_clinic(session, clinic_id)
-    permissions.require_clinic_admin(principal, clinic_id)
 
     def command(session: Session) -> ServicePublic:
         service = services.create_service(session, clinic_id, data)
@@ -61,14 +58,13 @@ def update_service(
     service_id: IdPath,
     patch: ServiceUpdate,
     session: SessionDep,
-    principal: PrincipalDep,
+    _by: ClinicAdminOfService,
     clock: ClockDep,
     writer: WriterDep,
 ) -> ServicePublic:
-    """Change a service: name, prefix, quota, target, entry or transfer-only, open or closed."""
-    permissions.require_user(principal)
+    """Change a service: name, prefix, quota, target, entry or transfer-only, open or closed
+    (admin, clinic_admin)."""
     clinic_id = get_service(session, service_id).clinic_id
-    permissions.require_clinic_admin(principal, clinic_id)
 
     def command(session: Session) -> ServicePublic:
         service = get_service(session, service_id)

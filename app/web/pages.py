@@ -1,9 +1,10 @@
 """The page routes: each renders a template with its clinic and its messages; the page's
 JavaScript does the rest through API v1 and the realtime feeds."""
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
@@ -127,22 +128,32 @@ def take_remotely(request: Request, clinic_id: str, session: SessionDep) -> HTML
     return _render(request, "take.html", "take", boot=_clinic_boot(clinic), clinic=clinic)
 
 
-def _ticket_for(session: Session, raw_id: str, token: str | None) -> Ticket | None:
-    """The ticket, only for the holder of its token (a wrong token looks like no ticket)."""
-    ticket_id = _parse_id(raw_id, MAX_BIG_ID)
-    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+@dataclass(frozen=True)
+class HeldTicket:
+    ticket: Ticket
+    token: str
+
+
+def _held_ticket(ticket_id: str, session: SessionDep, token: str = "") -> HeldTicket | None:
+    """The ticket, only for the holder of its token (a wrong token looks like no ticket: the
+    page answers its not-found page)."""
+    parsed = _parse_id(ticket_id, MAX_BIG_ID)
+    ticket = session.get(Ticket, parsed) if parsed is not None else None
     if ticket is None or not token or len(token) > 128:
         return None
-    return ticket if secrets.matches(token, ticket.token_digest) else None
+    return HeldTicket(ticket, token) if secrets.matches(token, ticket.token_digest) else None
+
+
+# The patient holding the ticket's token; None for anyone else.
+TicketHolderPage = Annotated[HeldTicket | None, Depends(_held_ticket)]
 
 
 @router.get("/t/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(request: Request, ticket_id: str, session: SessionDep) -> HTMLResponse:
+def ticket_page(request: Request, held: TicketHolderPage, session: SessionDep) -> HTMLResponse:
     """The patient's phone page: the ticket live over its feed, with a cancel button."""
-    token = request.query_params.get("token")
-    ticket = _ticket_for(session, ticket_id, token)
-    if ticket is None:
+    if held is None:
         return _not_found(request)
+    ticket, token = held.ticket, held.token
     clinic = session.get(Clinic, ticket.clinic_id)
     assert clinic is not None
     boot = {
@@ -158,12 +169,11 @@ def public_ticket_url(request: Request, ticket: Ticket, token: str) -> str:
 
 
 @router.get("/t/{ticket_id}/print", response_class=HTMLResponse)
-def ticket_print(request: Request, ticket_id: str, session: SessionDep) -> HTMLResponse:
+def ticket_print(request: Request, held: TicketHolderPage, session: SessionDep) -> HTMLResponse:
     """The printed ticket for 58 or 80 mm thermal paper, with a QR code to the phone page."""
-    token = request.query_params.get("token") or ""
-    ticket = _ticket_for(session, ticket_id, token)
-    if ticket is None:
+    if held is None:
         return _not_found(request)
+    ticket, token = held.ticket, held.token
     clinic = session.get(Clinic, ticket.clinic_id)
     service = session.get(Service, ticket.service_id)
     assert clinic is not None
