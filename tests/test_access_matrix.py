@@ -128,7 +128,7 @@ def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
             if included is not None:
                 yield from walk(included.routes, prefix + route.include_context.prefix)
             elif isinstance(route, APIRoute):
-                for method in sorted(route.methods):
+                for method in sorted(route.methods or ()):
                     yield method, prefix + route.path
             elif isinstance(route, APIWebSocketRoute):
                 yield "WS", prefix + route.path
