@@ -87,6 +87,7 @@ class Ack:
     service_id: int
     counter_id: int | None
     asked: float  # when the request was sent
+    answered: float = 0.0  # when its answer came
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Journal:
                     ticket["service_id"],
                     ticket.get("counter_id"),
                     sent.sent,
+                    sent.done,
                 )
             )
 
@@ -516,6 +518,8 @@ def check(
         # Issued first; then the counters' answers in the order they were asked (a counter
         # acts on a ticket only after a 2xx told it the ticket was its own).
         last = max(acks, key=lambda a: (a.event != "issued", a.asked))
+        if any(a is not last and a.event != "issued" and a.answered > last.asked for a in acks):
+            continue  # two answers in flight together: their order is not the clients' to tell
         if any(may_touch(u, last, journal.counters_services) for u in unanswered):
             continue
         determinable += 1

@@ -52,7 +52,6 @@ def admin_headers(base: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-@pytest.mark.slow
 def server_env(database_url: str, **more: str) -> dict[str, str]:
     return {
         "ANTREAN_DATABASE_URL": database_url,
@@ -63,6 +62,7 @@ def server_env(database_url: str, **more: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_crash_rounds_lose_no_answered_change_and_keep_the_log_whole(
     empty_database_url: str,
 ) -> None:
@@ -122,9 +122,9 @@ def one_ticket_world() -> tuple[Journal, Stored]:
     ]
     journal.keys = {"k" * 16: 1}
     journal.acks = [
-        Ack(1, "issued", "waiting", 2, None, 1.0),
-        Ack(1, "called", "called", 2, 7, 2.0),
-        Ack(1, "started", "serving", 2, 7, 3.0),
+        Ack(1, "issued", "waiting", 2, None, 1.0, 1.1),
+        Ack(1, "called", "called", 2, 7, 2.0, 2.1),
+        Ack(1, "started", "serving", 2, 7, 3.0, 3.1),
     ]
     ticket = {
         "id": 1,
