@@ -21,6 +21,7 @@ from app.directory.accounts import Accounts
 from app.directory.memo import RELOAD_SECONDS
 from app.directory.setups import SETUPS_INFO, Setups
 from app.directory.users import bootstrap_admin
+from app.error_docs import document_errors
 from app.errors import install_error_handlers
 from app.http.install import install_guards
 from app.migrate import upgrade_to_head
@@ -206,6 +207,7 @@ def create_app(
     app.include_router(realtime_routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    document_errors(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

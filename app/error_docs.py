@@ -1,0 +1,109 @@
+"""Each operation's error answers in the OpenAPI, derived from what the route declares.
+
+A route's error statuses follow from its declaration, not from a list kept by hand: who may
+call it (the access dependency of app/auth/access.py: 401, 403, and 404 where it looks a
+thing up), its path parameters (404 for an id that names nothing), its body (413 over the
+size limit, 409 for a write the state refuses), its parameters (422) and the database (503).
+Every error body is `ErrorBody`; the codes are in docs/errors.md.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.auth import access
+from app.errors import ErrorBody
+from app.routers.auth import login
+
+_ERROR = {"model": ErrorBody}
+DESCRIPTIONS = {
+    401: "No credentials, or wrong or expired ones",
+    403: "The caller may not do this",
+    404: "Nothing with this id",
+    409: "The state of the queue or the directory refuses the change",
+    413: "The request body is over the size limit",
+    422: "Invalid input (`detail` is the list of fields and what is wrong with each)",
+    429: "Too many requests: try again after `Retry-After` seconds",
+    503: "The database is briefly unreachable: try again after `Retry-After` seconds",
+}
+
+# Access dependencies by the statuses beyond 401/403 that they answer themselves.
+_LOOKS_UP = {
+    access._clinic_admin_of_service,
+    access._clinic_admin_of_counter,
+    access._clinic_admin_of_device,
+    access._at_counter,
+    access._taker,
+}
+_RATE_LIMITED = {access._taker}
+_ACCESS = {
+    access._account,
+    access._admin,
+    access._manager,
+    access._clinic_admin_of_clinic,
+    access._ticket_staff,
+    access._ticket_holder_or_staff,
+    *_LOOKS_UP,
+}
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
+def error_statuses(route: APIRoute) -> set[int]:
+    calls = set(_calls(route.dependant))
+    dependant = route.dependant
+    methods = route.methods or set()
+    statuses = {503}
+    if access._caller in calls:
+        statuses.add(401)
+    if calls & _ACCESS:
+        statuses |= {401, 403}
+    names_a_thing = any(p.name.endswith("_id") for p in dependant.query_params)
+    if calls & _LOOKS_UP or dependant.path_params or names_a_thing:
+        statuses.add(404)
+    if calls & _RATE_LIMITED or route.endpoint is login:
+        statuses |= {401, 429}
+    if methods & {"POST", "PATCH", "PUT"}:
+        statuses.add(413)
+        if route.endpoint is not login:
+            statuses.add(409)
+    if (
+        dependant.path_params
+        or dependant.query_params
+        or dependant.header_params
+        or dependant.body_params
+        or route.openapi_extra
+    ):
+        statuses.add(422)
+    return statuses
+
+
+def api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every APIRoute, through included routers."""
+
+    def walk(routes: list[Any]) -> Iterator[APIRoute]:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                yield from walk(included.routes)
+            elif isinstance(route, APIRoute):
+                yield route
+
+    yield from walk(list(app.routes))
+
+
+def document_errors(app: FastAPI) -> None:
+    for route in api_routes(app):
+        if not route.include_in_schema:
+            continue
+        for status in sorted(error_statuses(route)):
+            documented = route.responses.setdefault(status, {})
+            documented.setdefault("model", ErrorBody)
+            documented.setdefault("description", DESCRIPTIONS[status])
