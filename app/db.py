@@ -42,10 +42,23 @@ def normalize_url(url: str) -> URL:
     return parsed
 
 
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        # A database that stops answering (a frozen host, a dropped route) fails a
+        # connection in seconds, and keepalives find a dead one, instead of hanging requests
+        # and the writer until the kernel gives up.
+        kwargs.setdefault("connect_args", POSTGRES_CONNECT_ARGS)
         return create_engine(parsed, **kwargs)
     if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
         # One shared in-memory connection cannot keep concurrent transactions apart.
