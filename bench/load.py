@@ -88,6 +88,8 @@ def start_servers(
             "ANTREAN_LOG_LEVEL": "warning",
             "ANTREAN_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "ANTREAN_RUN_MIGRATIONS": "false",
+            # Every display comes from 127.0.0.1 (the per-address limit is for real clients).
+            "ANTREAN_WS_CONNECTIONS_PER_ADDRESS": "1000000",
             "PROMETHEUS_MULTIPROC_DIR": metrics,
             "ANTREAN_POSTGRES_WRITER": writer,
             "ANTREAN_POSTGRES_WRITERS": str(writers),
