@@ -6,6 +6,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator
+from pydantic import Field as PydanticField
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
@@ -28,7 +29,12 @@ def _known_timezone(value: str) -> str:
     return value
 
 
-TimezoneName = Annotated[str, AfterValidator(_known_timezone)]
+TimezoneName = Annotated[
+    str,
+    AfterValidator(_known_timezone),
+    # The schema names the zones (an unknown name is refused like any value out of an enum).
+    PydanticField(json_schema_extra={"enum": sorted(_zone_names())}),
+]
 
 
 class ClinicBase(SQLModel):
@@ -54,12 +60,14 @@ class ClinicCreate(ClinicBase):
 
 
 class ClinicUpdate(SQLModel):
-    code: Code | None = None
-    name: Name | None = None
-    timezone: TimezoneName | None = None
+    """Only the fields sent change; only `address` and `opening_hours` can be cleared (null)."""
+
+    code: Code = Field(default=None)
+    name: Name = Field(default=None)
+    timezone: TimezoneName = Field(default=None)
     address: Text | None = None
     opening_hours: Text | None = None
-    allow_remote_tickets: bool | None = None
+    allow_remote_tickets: bool = Field(default=None)
 
 
 class ClinicPublic(ClinicBase):

@@ -29,8 +29,10 @@ class CounterCreate(CounterBase):
 
 
 class CounterUpdate(SQLModel):
-    name: Name | None = None
-    service_ids: list[Id] | None = Field(default=None, min_length=1, max_length=50)
+    """Only the fields sent change; none can be null."""
+
+    name: Name = Field(default=None)
+    service_ids: list[Id] = Field(default=None, min_length=1, max_length=50)
 
 
 class CounterPublic(CounterBase):

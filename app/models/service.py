@@ -34,14 +34,17 @@ class ServiceCreate(ServiceBase):
 
 
 class ServiceUpdate(SQLModel):
-    name: Name | None = None
-    prefix: Prefix | None = None
-    entry: bool | None = None
+    """Only the fields sent change; only `daily_quota` and `target_wait_minutes` can be
+    cleared (null)."""
+
+    name: Name = Field(default=None)
+    prefix: Prefix = Field(default=None)
+    entry: bool = Field(default=None)
     daily_quota: Quota | None = None
     target_wait_minutes: Minutes | None = None
-    is_open: bool | None = None
-    priority_lead_minutes: Minutes | None = None
-    default_service_minutes: Minutes | None = None
+    is_open: bool = Field(default=None)
+    priority_lead_minutes: Minutes = Field(default=None)
+    default_service_minutes: Minutes = Field(default=None)
 
 
 class ServicePublic(ServiceBase):

@@ -2,7 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
@@ -28,18 +30,48 @@ class User(SQLModel, table=True):
     )
 
 
+# An admin belongs to no clinic; staff and clinic admins to one: the schema tells which role
+# needs a clinic_id, as the validator below refuses.
+_ROLE_AND_CLINIC: dict[str, Any] = {
+    "oneOf": [
+        {
+            "properties": {"role": {"const": Role.admin.value}, "clinic_id": {"type": "null"}},
+        },
+        {
+            "properties": {
+                "role": {"enum": [Role.clinic_admin.value, Role.staff.value]},
+                "clinic_id": {"type": "integer"},
+            },
+            "required": ["clinic_id"],
+        },
+    ]
+}
+
+
 class UserCreate(SQLModel):
+    # Merged with SQLModel's own config (typed as its TypedDict, hence the ignore).
+    model_config = ConfigDict(json_schema_extra=_ROLE_AND_CLINIC)  # type: ignore[assignment]
+
     username: Username
     password: Password
     role: Role
     clinic_id: Id | None = None
 
+    @model_validator(mode="after")
+    def _role_and_clinic(self) -> "UserCreate":
+        if self.role is Role.admin and self.clinic_id is not None:
+            raise ValueError("An admin belongs to no clinic")
+        if self.role is not Role.admin and self.clinic_id is None:
+            raise ValueError("clinic_id is required for staff and clinic_admin")
+        return self
+
 
 class UserUpdate(SQLModel):
-    """What an admin changes on an account: disable or re-enable it, set a new password."""
+    """What an admin changes on an account: disable or re-enable it, set a new password.
+    Only the fields sent change; neither can be null."""
 
-    is_active: bool | None = None
-    password: Password | None = None
+    is_active: bool = Field(default=None)
+    password: Password = Field(default=None)
 
 
 class UserPublic(SQLModel):
@@ -48,3 +80,13 @@ class UserPublic(SQLModel):
     role: Role
     clinic_id: int | None
     is_active: bool
+
+
+class LoginForm(BaseModel):
+    """The login form (OAuth2's password grant). Any username or password may be tried (a wrong
+    one is a 401, never a 422); an empty field is a missing one. Fields beside these (OAuth2's
+    scope, client_id) are ignored."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    grant_type: Annotated[str, StringConstraints(pattern="^(password)?$")] = "password"

@@ -26,6 +26,18 @@ async def caller(request: Request) -> Principal | None:
     return await get_principal(request)
 
 
+def _sent(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a header as sent: an optional header is absent or a string, never null
+    (a client told it may be null sends the text "null")."""
+    branches = schema.get("anyOf")
+    if branches is None:
+        return schema
+    kept = [branch for branch in branches if branch.get("type") != "null"]
+    if len(kept) == 1:
+        return {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept[0]}
+    return {**schema, "anyOf": kept}
+
+
 class HeaderParam:
     """An optional header, validated as FastAPI validates a declared `Header(...)`."""
 
@@ -41,7 +53,7 @@ class HeaderParam:
                     "name": alias,
                     "required": False,
                     "schema": {
-                        **self._adapter.json_schema(),
+                        **_sent(self._adapter.json_schema()),
                         "description": description,
                         "title": alias,
                     },
