@@ -3,8 +3,7 @@
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 from sqlmodel import col, select
 
@@ -17,6 +16,7 @@ from app.errors import InvalidCredentials, Unauthorized
 from app.models import DeviceKind, Role, User
 from app.models.base import utcnow
 from app.models.types import USERNAME_PATTERN
+from app.models.user import LoginForm
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -45,7 +45,7 @@ class Whoami(BaseModel):
 @router.post("/token")
 def login(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     session: SessionDep,
 ) -> AccessToken:
     """Exchange a username and password for a bearer token."""
