@@ -19,6 +19,9 @@ from app.auth.deps import Principal, get_principal
 
 # The operation's security, as FastAPI writes it for a route that depends on the caller.
 BEARER: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
+# The same for an operation that also serves callers without credentials (a phone taking a
+# ticket): OpenAPI's empty requirement says that no credentials is an option too.
+BEARER_OR_NONE: dict[str, Any] = {"security": [{"HTTPBearer": []}, {}]}
 
 
 async def caller(request: Request) -> Principal | None:
