@@ -32,11 +32,14 @@ only some callers, to debug.
 import json
 import os
 import random
+import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import pydantic
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -45,6 +48,7 @@ from schemathesis import Response
 from schemathesis.engine import events, from_schema
 from schemathesis.python import asgi
 
+from app.models.types import PRINTABLE_PATTERN, Text
 from tests.world import Headers, World
 
 SEED_VARIABLE = "ANTREAN_FUZZ_SEED"
@@ -305,3 +309,25 @@ def test_schema_tells_the_truth(
         print(f"  pending: {label} {check} x{count}: {reason}")  # noqa: T201
     failed = bool(findings.failures or findings.errors)
     assert not failed, f"seed {seed} ({SEED_VARIABLE}={seed}):\n{findings.report()}"
+
+
+def test_published_text_pattern_is_the_rule() -> None:
+    """A text field (published pattern, and validator) refuses exactly the control, format and
+    private-use characters below plane 14 (as this Python's Unicode knows them); lone
+    surrogates aside: no JSON-Schema regex names them, and they are not text."""
+    published = re.compile(PRINTABLE_PATTERN)
+    adapter: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(Text)
+    mismatched = []
+    for point in range(0xE0000):
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        char = chr(point)
+        refused = unicodedata.category(char) in ("Cc", "Cf", "Co")
+        try:
+            adapter.validate_python(char)
+            accepted = True
+        except pydantic.ValidationError:
+            accepted = False
+        if accepted == refused or bool(published.fullmatch(char)) == refused:
+            mismatched.append(f"U+{point:04X}")
+    assert not mismatched, mismatched[:20]
