@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from app.auth.deps import PrincipalDep
+from app.auth.access import Caller
 from app.auth.passwords import verify_password
 from app.auth.ratelimit import LoginRateLimit
 from app.auth.tokens import issue_access_token
@@ -75,10 +75,8 @@ def login(
 
 
 @router.get("/me")
-def whoami(principal: PrincipalDep) -> Whoami:
+def whoami(principal: Caller) -> Whoami:
     """The account or device behind the bearer credentials (401 without any)."""
-    if principal is None:
-        raise Unauthorized()
     if principal.device is not None:
         device = principal.device
         assert device.id is not None
