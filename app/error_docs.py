@@ -20,6 +20,7 @@ from app.routers.auth import login
 
 _ERROR = {"model": ErrorBody}
 DESCRIPTIONS = {
+    400: "A body that cannot be decoded (not UTF-8, not JSON): `invalid_input`",
     401: "No credentials, or wrong or expired ones",
     403: "The caller may not do this",
     404: "Nothing with this id",
@@ -70,6 +71,8 @@ def error_statuses(route: APIRoute) -> set[int]:
         statuses.add(404)
     if calls & _RATE_LIMITED or route.endpoint is login:
         statuses |= {401, 429}
+    if dependant.body_params:
+        statuses.add(400)
     if methods & {"POST", "PATCH", "PUT"}:
         statuses.add(413)
         if route.endpoint is not login:

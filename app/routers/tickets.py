@@ -17,7 +17,7 @@ from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
 from app.queueing.issue import take_ticket
 from app.queueing.lookup import clinic_setup, get_ticket, service_in
 from app.queueing.queries import ticket_answer, ticket_view
-from app.routers.hot import BEARER, HeaderParam, openapi_extra
+from app.routers.hot import BEARER_OR_NONE, HeaderParam, openapi_extra
 from app.routers.params import API_PREFIX, IdPath, TicketIdPath
 from app.writer import Command, Writer, WriterDep
 
@@ -25,6 +25,9 @@ router = APIRouter(tags=["tickets"])
 # Routes matched before every other one (app/main.py), with their whole path.
 busiest = APIRouter(prefix=API_PREFIX, tags=["tickets"])
 
+# The patient's ticket token (a parameter) stands instead of a login: OpenAPI's empty
+# requirement, added to the login's that the caller's dependency declares.
+TOKEN_INSTEAD: dict[str, Any] = {"security": [{}]}
 IDEMPOTENCY_KEY = HeaderParam(
     "Idempotency-Key",
     Annotated[
@@ -39,7 +42,7 @@ IDEMPOTENCY_KEY = HeaderParam(
     "/clinics/{clinic_id}/tickets",
     status_code=status.HTTP_201_CREATED,
     response_model=TicketCreated,
-    openapi_extra=openapi_extra(IDEMPOTENCY_KEY.openapi, BEARER),
+    openapi_extra=openapi_extra(IDEMPOTENCY_KEY.openapi, BEARER_OR_NONE),
 )
 async def create_ticket(
     clinic_id: IdPath, data: TicketCreate, taker: TicketTaker, request: Request
@@ -87,7 +90,7 @@ def acted_answer(acted: actions.Acted) -> dict[str, Any]:
     return ticket_answer(acted.ticket, acted.setup.clinic.timezone, acted.position, acted.estimate)
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketPublic)
+@router.get("/tickets/{ticket_id}", response_model=TicketPublic, openapi_extra=TOKEN_INSTEAD)
 def read_ticket(
     ticket_id: TicketIdPath, session: SessionDep, authorize: TicketHolderOrStaff
 ) -> TicketPublic:
@@ -104,7 +107,9 @@ def read_ticket(
     )
 
 
-@router.post("/tickets/{ticket_id}/cancel", response_model=TicketPublic)
+@router.post(
+    "/tickets/{ticket_id}/cancel", response_model=TicketPublic, openapi_extra=TOKEN_INSTEAD
+)
 async def cancel_ticket(
     ticket_id: TicketIdPath, authorize: TicketHolderOrStaff, writer: WriterDep, clock: ClockDep
 ) -> Response:
