@@ -5,12 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.models import Priority, TicketStatus
+from app.models.event import EventType
 from app.queueing.errors import IllegalTransition
 from app.queueing.estimate import estimated_wait_minutes
 from app.queueing.localday import local_date
 from app.queueing.numbering import ticket_code
 from app.queueing.priority import queue_key
-from app.queueing.states import TRANSITIONS, Action, next_status
+from app.queueing.states import Action, Refusal, Transition, next_status, step, transition
 
 S = TicketStatus
 
@@ -28,40 +29,51 @@ def test_local_day_turns_at_the_clinics_own_midnight(timezone: str, midnight_utc
     assert local_date(midnight_utc, timezone) == date(2026, 11, 24)
 
 
-def test_every_transition_of_the_spec_is_allowed() -> None:
-    allowed = [
-        (S.waiting, Action.call, S.called),
-        (S.called, Action.recall, S.called),
-        (S.called, Action.start, S.serving),
-        (S.serving, Action.complete, S.done),
-        (S.called, Action.complete, S.done),
-        (S.waiting, Action.cancel, S.cancelled),
-        (S.called, Action.no_show, S.no_show),
-        (S.no_show, Action.requeue, S.waiting),
-        (S.called, Action.transfer, S.waiting),
-        (S.serving, Action.transfer, S.waiting),
-        (S.waiting, Action.expire, S.expired),
-        (S.called, Action.expire, S.expired),
-        (S.no_show, Action.expire, S.expired),
-    ]
-    for status, action, expected in allowed:
-        assert next_status(status, action) is expected
+# The contract's state diagram, written out here on its own: (from, action, to, event logged).
+ALLOWED = [
+    (None, Action.issue, S.waiting, EventType.issued),
+    (S.waiting, Action.call, S.called, EventType.called),
+    (S.called, Action.recall, S.called, EventType.recalled),
+    (S.called, Action.start, S.serving, EventType.started),
+    (S.serving, Action.complete, S.done, EventType.completed),
+    (S.called, Action.complete, S.done, EventType.completed),
+    (S.waiting, Action.cancel, S.cancelled, EventType.cancelled),
+    (S.called, Action.no_show, S.no_show, EventType.no_show),
+    (S.no_show, Action.requeue, S.waiting, EventType.requeued),
+    (S.called, Action.transfer, S.waiting, EventType.transferred),
+    (S.serving, Action.transfer, S.waiting, EventType.transferred),
+    (S.waiting, Action.expire, S.expired, EventType.expired),
+    (S.called, Action.expire, S.expired, EventType.expired),
+    (S.no_show, Action.expire, S.expired, EventType.expired),
+    (S.serving, Action.expire, S.expired, EventType.expired),  # our decision (queue-rules.md)
+]
 
 
-def test_everything_else_is_an_illegal_transition() -> None:
+def test_every_transition_of_the_contract_moves_and_logs_its_event() -> None:
+    for status, action, to, event in ALLOWED:
+        assert transition(status, action) == Transition(to, event), (status, action)
+        if status is not None:
+            assert next_status(status, action) is to
+
+
+def test_everything_else_is_refused_with_its_code_and_nothing_moves() -> None:
+    allowed = {(status, action) for status, action, _, _ in ALLOWED}
     refused = 0
-    for action, (allowed_from, _to) in TRANSITIONS.items():
-        for status in S:
-            if status in allowed_from:
+    for action in Action:
+        for status in [None, *S]:
+            if (status, action) in allowed:
                 continue
+            moved = transition(status, action)
+            assert isinstance(moved, Refusal), (status, action, moved)
+            assert moved.code == "illegal_transition"
             with pytest.raises(IllegalTransition) as info:
-                next_status(status, action)
+                step(status, action)
             assert info.value.status_code == 409
             refused += 1
     # Terminal states accept nothing at all.
     for terminal in (S.done, S.cancelled, S.expired):
-        assert all(terminal not in allowed for allowed, _ in TRANSITIONS.values())
-    assert refused > 40
+        assert all(isinstance(transition(terminal, action), Refusal) for action in Action)
+    assert refused == len(Action) * (len(S) + 1) - len(ALLOWED)
 
 
 def test_priority_moves_a_ticket_ahead_by_the_lead_and_no_further() -> None:

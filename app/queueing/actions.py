@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from app.directory.setups import ClinicSetup
-from app.models import Counter, EventType, Priority, Ticket
+from app.models import Counter, Priority, Ticket
 from app.models.ticket import OPEN_STATUSES
 from app.prepared import Prepared, driver_connection
 from app.queueing import events
@@ -45,7 +45,7 @@ from app.queueing.rows import (
     save_tickets,
     ticket_by_id,
 )
-from app.queueing.states import Action, next_status
+from app.queueing.states import Action, step
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _ensure_allowed(session: Session, ticket: TicketRow, action: Action, now: da
     clinic = clinic_setup(session, ticket.clinic_id).clinic
     if ticket.visit_date < local_date(now, clinic.timezone) and ticket.status in OPEN_STATUSES:
         raise IllegalTransition(action.value.replace("_", "-"), "expired")
-    next_status(ticket.status, action)
+    step(ticket.status, action)
 
 
 def _served_seconds(ticket: TicketRow) -> float | None:
@@ -211,7 +211,7 @@ def call_next(
         return None
     sample = None
     if held is not None:
-        _finish(session, held, Action.complete, EventType.completed, now=now, actor=actor)
+        _finish(session, held, Action.complete, now=now, actor=actor)
         sample = _served_seconds(held)
         if (held.service_id, held.visit_date) != (candidate.service_id, candidate.visit_date):
             _note_service_time(session, held, sample)
@@ -223,14 +223,15 @@ def call_next(
         by=-1,
         service_seconds=sample,
     )
-    candidate.status = next_status(candidate.status, Action.call)
+    called = step(candidate.status, Action.call)
+    candidate.status = called.status
     candidate.counter_id = counter_id
     candidate.called_at = candidate.called_at or now
     save_tickets(session, *([held] if held else []), candidate)
     events.record(
         session,
         candidate,
-        EventType.called,
+        called.event,
         at=now,
         actor=actor,
         counter_id=counter_id,
@@ -243,16 +244,16 @@ def _finish(
     session: Session,
     ticket: TicketRow,
     action: Action,
-    event_type: EventType,
     *,
     now: datetime,
     actor: events.Actor,
 ) -> None:
     """Complete (or expire) a held ticket; the caller saves it."""
     held_at = ticket.counter_id
-    ticket.status = next_status(ticket.status, action)
+    finished = step(ticket.status, action)
+    ticket.status = finished.status
     ticket.finished_at = now
-    events.record(session, ticket, event_type, at=now, actor=actor, counter_id=held_at)
+    events.record(session, ticket, finished.event, at=now, actor=actor, counter_id=held_at)
 
 
 def _note_service_time(session: Session, ticket: TicketRow, seconds: float | None) -> None:
@@ -269,29 +270,29 @@ def _note_service_time(session: Session, ticket: TicketRow, seconds: float | Non
 
 def recall(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
     ticket, actor = _lock_current(session, ticket_id, Action.recall, now, authorize)
-    ticket.status = next_status(ticket.status, Action.recall)
+    recalled = step(ticket.status, Action.recall)
+    ticket.status = recalled.status
     ticket.recall_count += 1
     save_tickets(session, ticket)
     events.record(
-        session, ticket, EventType.recalled, at=now, actor=actor, counter_id=ticket.counter_id
+        session, ticket, recalled.event, at=now, actor=actor, counter_id=ticket.counter_id
     )
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
 def start(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
     ticket, actor = _lock_current(session, ticket_id, Action.start, now, authorize)
-    ticket.status = next_status(ticket.status, Action.start)
+    started = step(ticket.status, Action.start)
+    ticket.status = started.status
     ticket.started_at = now
     save_tickets(session, ticket)
-    events.record(
-        session, ticket, EventType.started, at=now, actor=actor, counter_id=ticket.counter_id
-    )
+    events.record(session, ticket, started.event, at=now, actor=actor, counter_id=ticket.counter_id)
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
 def complete(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
     ticket, actor = _lock_current(session, ticket_id, Action.complete, now, authorize)
-    _finish(session, ticket, Action.complete, EventType.completed, now=now, actor=actor)
+    _finish(session, ticket, Action.complete, now=now, actor=actor)
     save_tickets(session, ticket)
     _note_service_time(session, ticket, _served_seconds(ticket))
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
@@ -299,11 +300,10 @@ def complete(session: Session, *, ticket_id: int, authorize: Authorize, now: dat
 
 def no_show(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
     ticket, actor = _lock_current(session, ticket_id, Action.no_show, now, authorize)
-    ticket.status = next_status(ticket.status, Action.no_show)
+    missed = step(ticket.status, Action.no_show)
+    ticket.status = missed.status
     save_tickets(session, ticket)
-    events.record(
-        session, ticket, EventType.no_show, at=now, actor=actor, counter_id=ticket.counter_id
-    )
+    events.record(session, ticket, missed.event, at=now, actor=actor, counter_id=ticket.counter_id)
     return Acted(ticket, clinic_setup(session, ticket.clinic_id))
 
 
@@ -311,7 +311,8 @@ def requeue(session: Session, *, ticket_id: int, authorize: Authorize, now: date
     """A patient marked no-show turned up: back into the same queue, as of now (same leg)."""
     ticket, actor = _lock_current(session, ticket_id, Action.requeue, now, authorize)
     setup = clinic_setup(session, ticket.clinic_id)
-    ticket.status = next_status(ticket.status, Action.requeue)
+    requeued = step(ticket.status, Action.requeue)
+    ticket.status = requeued.status
     service = service_in(session, setup, ticket.service_id)
     ticket.counter_id = None
     ticket.queue_key = queue_key(now, ticket.priority, service.priority_lead_minutes)
@@ -320,7 +321,7 @@ def requeue(session: Session, *, ticket_id: int, authorize: Authorize, now: date
     events.record(
         session,
         ticket,
-        EventType.requeued,
+        requeued.event,
         at=now,
         actor=actor,
         waiting={ticket.service_id: day.waiting},
@@ -340,13 +341,13 @@ def transfer(
         raise SameService()
     if not target.is_open:
         raise ServiceClosed()
-    status = next_status(ticket.status, Action.transfer)
+    moved = step(ticket.status, Action.transfer)
     day = shift_waiting(session, service_id=service_id, visit_date=ticket.visit_date, by=1)
     leaving = ticket.current_leg
     events.record(
         session,
         ticket,
-        EventType.transferred,
+        moved.event,
         at=now,
         actor=actor,
         counter_id=ticket.counter_id,
@@ -356,7 +357,7 @@ def transfer(
     )
     # The leg that ended was served there: its time moves that service's mean.
     _note_service_time(session, ticket, leaving.service_seconds if leaving else None)
-    ticket.status = status
+    ticket.status = moved.status
     ticket.service_id = service_id
     ticket.leg += 1
     ticket.recall_count = 0  # counted per leg
@@ -371,14 +372,15 @@ def transfer(
 
 def cancel(session: Session, *, ticket_id: int, authorize: Authorize, now: datetime) -> Acted:
     ticket, actor = _lock_current(session, ticket_id, Action.cancel, now, authorize)
-    ticket.status = next_status(ticket.status, Action.cancel)
+    cancelled = step(ticket.status, Action.cancel)
+    ticket.status = cancelled.status
     ticket.finished_at = now
     day = shift_waiting(session, service_id=ticket.service_id, visit_date=ticket.visit_date, by=-1)
     save_tickets(session, ticket)
     events.record(
         session,
         ticket,
-        EventType.cancelled,
+        cancelled.event,
         at=now,
         actor=actor,
         waiting={ticket.service_id: day.waiting},

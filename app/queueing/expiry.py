@@ -4,12 +4,12 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from app.models import Clinic, EventType, Ticket
+from app.models import Clinic, Ticket
 from app.models.ticket import OPEN_STATUSES
 from app.queueing import events
 from app.queueing.localday import local_date
 from app.queueing.rows import TicketRow, open_before, save_tickets
-from app.queueing.states import Action, next_status
+from app.queueing.states import Action, step
 
 
 def expire_before(
@@ -19,10 +19,11 @@ def expire_before(
     stale = open_before(session, clinic_id, today)
     for ticket in stale:
         held_by = ticket.counter_id
-        ticket.status = next_status(ticket.status, Action.expire)
+        expired = step(ticket.status, Action.expire)
+        ticket.status = expired.status
         ticket.finished_at = now
         events.record(
-            session, ticket, EventType.expired, at=now, actor=events.SYSTEM, counter_id=held_by
+            session, ticket, expired.event, at=now, actor=events.SYSTEM, counter_id=held_by
         )
     if stale:
         save_tickets(session, *stale)

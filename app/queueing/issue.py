@@ -18,7 +18,7 @@ from app.auth.secrets import digest, new_secret
 from app.clock import Clock
 from app.db import open_session
 from app.directory.setups import ClinicSetup
-from app.models import Channel, EventType, Priority, Service, TicketStatus
+from app.models import Channel, Priority, Service
 from app.queueing import events
 from app.queueing.errors import QuotaFull, ServiceClosed, TransferOnlyService
 from app.queueing.estimate import estimated_wait_minutes
@@ -29,10 +29,14 @@ from app.queueing.numbering import take_number, ticket_code
 from app.queueing.priority import queue_key
 from app.queueing.queries import mean_service_minutes, queued_behind, ticket_answer
 from app.queueing.rows import TICKET_INSERT, TicketRow
+from app.queueing.states import Action, step
 from app.writer import Writer
 
 # A ticket as answered to whoever took it: `TicketCreated`'s fields, as plain values.
 Answer = dict[str, Any]
+
+# A new ticket: the state it starts in and the event that logs it.
+ISSUED = step(None, Action.issue)
 
 
 class DayRolledOver(Exception):
@@ -94,7 +98,7 @@ def _issue(
         visit_date=visit_date,
         number=day.last_number,
         code=ticket_code(service.prefix, day.last_number),
-        status=TicketStatus.waiting,
+        status=ISSUED.status,
         priority=priority,
         channel=channel,
         issued_at=now,
@@ -140,7 +144,7 @@ def issue_ticket(
     events.record(
         session,
         ticket,
-        EventType.issued,
+        ISSUED.event,
         at=ticket.issued_at,
         actor=actor,
         to_service_id=service_id,
