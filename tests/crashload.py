@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from app.models import TicketStatus
 from app.queueing.errors import IllegalTransition
-from app.queueing.states import Action, next_status
+from app.queueing.states import RULES, Action, Transition, transition
 
 Json = dict[str, Any]
 Headers = dict[str, str]
@@ -47,18 +47,8 @@ EVENT_OF = {
     "requeue": "requeued",
     "transfer": "transferred",
 }
-REPLAY: dict[str, Action | None] = {
-    "issued": None,
-    "called": Action.call,
-    "recalled": Action.recall,
-    "started": Action.start,
-    "completed": Action.complete,
-    "no_show": Action.no_show,
-    "requeued": Action.requeue,
-    "transferred": Action.transfer,
-    "cancelled": Action.cancel,
-    "expired": Action.expire,
-}
+# The action behind each event type, from the state machine's own table.
+REPLAY: dict[str, Action] = {rule.event.value: action for action, rule in RULES.items()}
 
 
 @dataclass
@@ -439,13 +429,13 @@ def replay(events: list[Json]) -> tuple[str, int, int]:
     service_id, leg = 0, 0
     for event in events:
         action = REPLAY[event["type"]]
-        if action is None:
-            assert status is None, f"issued twice: {events}"
-            status, service_id, leg = TicketStatus.waiting, event["service_id"], event["leg"]
+        moved = transition(status, action)
+        assert isinstance(moved, Transition), f"{event['type']} from {status}: {events}"
+        if action is Action.issue:
+            status, service_id, leg = moved.status, event["service_id"], event["leg"]
             continue
-        assert status is not None, f"an event before the ticket was issued: {events}"
         assert event["service_id"] == service_id, f"an event in the wrong service: {events}"
-        status = next_status(status, action)
+        status = moved.status
         if action is Action.transfer:
             service_id, leg = event["to_service_id"], leg + 1
     assert status is not None, "a ticket without events"
