@@ -80,7 +80,7 @@ from app.queueing.localday import to_local
 from app.queueing.numbering import ticket_code
 from app.queueing.priority import queue_key
 from app.queueing.rollups import rebuild_rollups
-from app.queueing.states import Action, next_status
+from app.queueing.states import Action, step
 from app.reports.figures import minutes
 from app.reports.figures import share as share_pct
 from app.reports.query import GroupBy, ReportQuery
@@ -669,7 +669,7 @@ def replay(
         if kind is EventType.expired:
             event.counter_id = ticket.counter_id  # the counter holding it, if any
         event.leg, event.service_id = ticket.leg, ticket.service_id
-        ticket.status = next_status(ticket.status, ACTIONS[kind])
+        ticket.status = step(ticket.status, ACTIONS[kind]).status
         if kind is EventType.called:
             ticket.counter_id = event.counter_id
             ticket.called_at = ticket.called_at or at

@@ -33,16 +33,9 @@ from app.queueing.lookup import (
     get_counter,
     get_service,
 )
-from app.routers.params import IdPath
+from app.routers.params import IdPath, parse_id
 
 MAX_TICKET_TOKEN_LENGTH = 128
-
-
-def as_ticket_id(raw: str) -> int | None:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 20:
-        return None
-    value = int(raw)
-    return value if 1 <= value <= MAX_BIG_ID else None
 
 
 class DeviceNotAllowed(Forbidden):
@@ -156,7 +149,7 @@ def _managing(
     """A clinic admin of the clinic that a thing belongs to (read after the caller's checks,
     so an outsider learns nothing of which ids exist)."""
     user = account_of(principal)
-    require_manager(user)
+    require_manager(user)  # before the lookup: a staff account learns nothing of other ids
     require_clinic_admin_of(user, clinic_of(session))
     return user
 
@@ -357,7 +350,7 @@ async def _held_ticket(websocket: WebSocket, ticket_id: str, token: str = "") ->
     """The ticket whose own token the caller holds; None for anyone else (the feed then
     closes with 1008: a page learns why from the close code, which a refused handshake
     would not tell it)."""
-    ticket = as_ticket_id(ticket_id)
+    ticket = parse_id(ticket_id, MAX_BIG_ID)
     if ticket is None or not token or len(token) > MAX_TICKET_TOKEN_LENGTH:
         return None
     clinic_id = await websocket.app.state.reads.ticket_clinic(ticket, token)

@@ -89,8 +89,3 @@ def step(status: TicketStatus | None, action: Action) -> Transition:
     if isinstance(moved, Refusal):
         raise moved.error()
     return moved
-
-
-def next_status(status: TicketStatus, action: Action) -> TicketStatus:
-    """The status after `action`, or IllegalTransition (409) when it is not allowed."""
-    return step(status, action).status

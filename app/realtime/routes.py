@@ -15,6 +15,7 @@ from app.models.types import MAX_BIG_ID, MAX_ID
 from app.observability.sockets import counted
 from app.realtime.hub import Hub, Message, Subscriber
 from app.realtime.reads import DatabaseReads
+from app.routers.params import parse_id
 
 router = APIRouter()
 
@@ -25,16 +26,8 @@ _GONE = (WebSocketDisconnect, ConnectionClosed, RuntimeError, OSError)
 
 
 PING_TEXT = json.dumps({"type": "ping"})
-MAX_TOKEN_LENGTH = 128
 # A ticket in one of these never changes again: its feed only keeps the socket alive.
 FINAL = frozenset({TicketStatus.done, TicketStatus.cancelled, TicketStatus.expired})
-
-
-def _as_id(raw: str | None, maximum: int, minimum: int = 1) -> int | None:
-    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 20:
-        return None
-    value = int(raw)
-    return value if minimum <= value <= maximum else None
 
 
 def _state(websocket: WebSocket) -> tuple[Hub, DatabaseReads, Any]:
@@ -99,11 +92,11 @@ async def display_feed(websocket: WebSocket, clinic_id: str, since: str | None =
     await websocket.accept()
     # Parameters are checked after accepting, so a page learns why from the close code
     # (a refused handshake reaches it only as 1006).
-    clinic = _as_id(clinic_id, MAX_ID)
+    clinic = parse_id(clinic_id, MAX_ID)
     if clinic is None:
         await websocket.close(code=CLOSE_NOT_FOUND, reason="no such clinic")
         return
-    start_after = _as_id(since, MAX_BIG_ID, minimum=0)  # anything else: start from a snapshot
+    start_after = parse_id(since, MAX_BIG_ID, minimum=0)  # anything else: start from a snapshot
     try:
         async with _subscription(hub, websocket, clinic) as subscriber:
             if not await _start_display(websocket, hub, reads, subscriber, start_after, app_state):

@@ -4,9 +4,10 @@ FastAPI resolves every declared parameter and dependency of a route on every req
 generic machinery: on this FastAPI the caller's dependency and a header parameter cost the
 ticket route about 80 µs a request in-process, as much as the whole of a bare endpoint
 (measured with the routes side by side). The busiest routes therefore declare only their path
-parameter and body, and read the caller and their headers here, with the same types, the same
-errors (a 422 with FastAPI's `detail` list, a 401) and the same OpenAPI description, given to
-the route as `openapi_extra`. Every other route declares its parameters as usual.
+parameter, their body and one access dependency (app/auth/access.py, which reads the caller
+itself rather than through a second dependency), and read their headers here, with the same
+types, the same errors (a 422 with FastAPI's `detail` list) and the same OpenAPI description,
+given to the route as `openapi_extra`. Every other route declares its parameters as usual.
 """
 
 from typing import Any
@@ -15,18 +16,11 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
-from app.auth.deps import Principal, get_principal
-
 # The operation's security, as FastAPI writes it for a route that depends on the caller.
 BEARER: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
 # The same for an operation that also serves callers without credentials (a phone taking a
 # ticket): OpenAPI's empty requirement says that no credentials is an option too.
 BEARER_OR_NONE: dict[str, Any] = {"security": [{"HTTPBearer": []}, {}]}
-
-
-async def caller(request: Request) -> Principal | None:
-    """`PrincipalDep`, read by the route itself."""
-    return await get_principal(request)
 
 
 def _sent(schema: dict[str, Any]) -> dict[str, Any]:

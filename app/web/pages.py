@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 from app.auth import secrets
 from app.db import SessionDep
 from app.models import Clinic, Service, Ticket
-from app.models.types import MAX_BIG_ID, MAX_ID
+from app.models.types import MAX_BIG_ID
 from app.queueing.localday import to_local
 from app.queueing.queries import ticket_view
+from app.routers.params import parse_id
 from app.web.i18n import LANGUAGE_COOKIE, LANGUAGES, page_messages, pick_language, translate
 from app.web.qr import qr_svg
 from app.web.templating import templates
@@ -70,15 +71,8 @@ def _not_found(request: Request) -> HTMLResponse:
     return _render(request, "not_found.html", "common", status_code=404)
 
 
-def _parse_id(raw: str, upper: int = MAX_ID) -> int | None:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 16:
-        return None
-    value = int(raw)
-    return value if 1 <= value <= upper else None
-
-
 def _clinic(session: Session, raw_id: str) -> Clinic | None:
-    clinic_id = _parse_id(raw_id)
+    clinic_id = parse_id(raw_id)
     return session.get(Clinic, clinic_id) if clinic_id is not None else None
 
 
@@ -137,7 +131,7 @@ class HeldTicket:
 def _held_ticket(ticket_id: str, session: SessionDep, token: str = "") -> HeldTicket | None:
     """The ticket, only for the holder of its token (a wrong token looks like no ticket: the
     page answers its not-found page)."""
-    parsed = _parse_id(ticket_id, MAX_BIG_ID)
+    parsed = parse_id(ticket_id, MAX_BIG_ID)
     ticket = session.get(Ticket, parsed) if parsed is not None else None
     if ticket is None or not token or len(token) > 128:
         return None
