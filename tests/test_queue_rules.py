@@ -6,12 +6,22 @@ import pytest
 
 from app.models import Priority, TicketStatus
 from app.models.event import EventType
+from app.models.leg import LegOutcome
 from app.queueing.errors import IllegalTransition
 from app.queueing.estimate import estimated_wait_minutes
 from app.queueing.localday import local_date
 from app.queueing.numbering import ticket_code
 from app.queueing.priority import queue_key
-from app.queueing.states import Action, Refusal, Transition, step, transition
+from app.queueing.states import (
+    ACTION_OF,
+    LEG_ENDINGS,
+    STATUS_AFTER,
+    Action,
+    Refusal,
+    Transition,
+    step,
+    transition,
+)
 
 S = TicketStatus
 
@@ -73,6 +83,21 @@ def test_everything_else_is_refused_with_its_code_and_nothing_moves() -> None:
     for terminal in (S.done, S.cancelled, S.expired):
         assert all(isinstance(transition(terminal, action), Refusal) for action in Action)
     assert refused == len(Action) * (len(S) + 1) - len(ALLOWED)
+
+
+def test_the_log_is_read_back_through_the_same_table() -> None:
+    """The feed's status after an event, the replay's action and a leg's outcome come from the
+    rules table, and agree with the diagram and the report definitions written out here."""
+    for _, action, to, event in ALLOWED:
+        assert STATUS_AFTER[event] is to
+        assert ACTION_OF[event] is action
+    assert LEG_ENDINGS == {
+        EventType.completed: LegOutcome.done,
+        EventType.transferred: LegOutcome.transferred,
+        EventType.no_show: LegOutcome.no_show,
+        EventType.cancelled: LegOutcome.cancelled,
+        EventType.expired: LegOutcome.expired,
+    }
 
 
 def test_priority_moves_a_ticket_ahead_by_the_lead_and_no_further() -> None:

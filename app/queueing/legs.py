@@ -23,16 +23,9 @@ from app.queueing.localday import to_local
 from app.queueing.lookup import clinic_setup
 from app.queueing.rollups import share_of
 from app.queueing.rows import LEG_INSERT, LegRow, TicketRow, save_legs
+from app.queueing.states import LEG_ENDINGS
 
 log = logging.getLogger("antrean")
-
-ENDINGS: dict[EventType, LegOutcome] = {
-    EventType.completed: LegOutcome.done,
-    EventType.transferred: LegOutcome.transferred,
-    EventType.no_show: LegOutcome.no_show,
-    EventType.cancelled: LegOutcome.cancelled,
-    EventType.expired: LegOutcome.expired,
-}
 
 
 def local_hour(moment: datetime, timezone: str) -> int:
@@ -84,8 +77,8 @@ def advance(leg: TicketLeg | LegRow, event: TicketEvent | EventRow) -> None:
         leg.ended_at = None
     elif kind is EventType.expired and leg.outcome is LegOutcome.no_show:
         return  # the day closing on a no-show: the leg ended at the no-show
-    elif kind in ENDINGS:
-        leg.outcome = ENDINGS[kind]
+    elif kind in LEG_ENDINGS:
+        leg.outcome = LEG_ENDINGS[kind]
         leg.ended_at = event.at
         served_from = leg.started_at or leg.first_called_at
         if leg.outcome in SERVED_OUTCOMES and served_from is not None:

@@ -11,9 +11,11 @@ from enum import StrEnum
 
 from app.models import TicketStatus
 from app.models.event import EventType
+from app.models.leg import LegOutcome
 from app.queueing.errors import IllegalTransition
 
 S = TicketStatus
+L = LegOutcome
 
 
 class Action(StrEnum):
@@ -34,6 +36,8 @@ class Rule:
     allowed_from: frozenset[TicketStatus | None]
     to: TicketStatus
     event: EventType
+    # The outcome of the ticket's leg in its service when this action ends it (reports).
+    ends_leg: LegOutcome | None = None
 
 
 RULES: dict[Action, Rule] = {
@@ -42,17 +46,30 @@ RULES: dict[Action, Rule] = {
     Action.call: Rule(frozenset({S.waiting}), S.called, EventType.called),
     Action.recall: Rule(frozenset({S.called}), S.called, EventType.recalled),
     Action.start: Rule(frozenset({S.called}), S.serving, EventType.started),
-    Action.complete: Rule(frozenset({S.called, S.serving}), S.done, EventType.completed),
-    Action.no_show: Rule(frozenset({S.called}), S.no_show, EventType.no_show),
+    Action.complete: Rule(frozenset({S.called, S.serving}), S.done, EventType.completed, L.done),
+    Action.no_show: Rule(frozenset({S.called}), S.no_show, EventType.no_show, L.no_show),
     Action.requeue: Rule(frozenset({S.no_show}), S.waiting, EventType.requeued),
     # The leg ends; the same ticket waits in the other service's queue.
-    Action.transfer: Rule(frozenset({S.called, S.serving}), S.waiting, EventType.transferred),
-    Action.cancel: Rule(frozenset({S.waiting}), S.cancelled, EventType.cancelled),
+    Action.transfer: Rule(
+        frozenset({S.called, S.serving}), S.waiting, EventType.transferred, L.transferred
+    ),
+    Action.cancel: Rule(frozenset({S.waiting}), S.cancelled, EventType.cancelled, L.cancelled),
     # The contract lists waiting|called|no_show; a ticket left `serving` at midnight is expired
     # too, or it would hold its counter into the next day (docs/queue-rules.md).
     Action.expire: Rule(
-        frozenset({S.waiting, S.called, S.serving, S.no_show}), S.expired, EventType.expired
+        frozenset({S.waiting, S.called, S.serving, S.no_show}),
+        S.expired,
+        EventType.expired,
+        L.expired,
     ),
+}
+
+
+# The same table read by event: what a logged event did (feeds, replays of the log, reports).
+ACTION_OF: dict[EventType, Action] = {rule.event: action for action, rule in RULES.items()}
+STATUS_AFTER: dict[EventType, TicketStatus] = {rule.event: rule.to for rule in RULES.values()}
+LEG_ENDINGS: dict[EventType, LegOutcome] = {
+    rule.event: rule.ends_leg for rule in RULES.values() if rule.ends_leg is not None
 }
 
 

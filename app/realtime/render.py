@@ -15,25 +15,13 @@ from app.models import (
     Service,
     Ticket,
     TicketEvent,
-    TicketStatus,
 )
 from app.queueing.localday import local_date, to_local
 from app.queueing.queries import clinic_counters, held_tickets, kept_waiting
+from app.queueing.states import STATUS_AFTER
 
 Message = dict[str, Any]
 
-STATUS_AFTER: dict[EventType, TicketStatus] = {
-    EventType.issued: TicketStatus.waiting,
-    EventType.called: TicketStatus.called,
-    EventType.recalled: TicketStatus.called,
-    EventType.started: TicketStatus.serving,
-    EventType.completed: TicketStatus.done,
-    EventType.no_show: TicketStatus.no_show,
-    EventType.requeued: TicketStatus.waiting,
-    EventType.transferred: TicketStatus.waiting,
-    EventType.cancelled: TicketStatus.cancelled,
-    EventType.expired: TicketStatus.expired,
-}
 CALL_EVENTS = (EventType.called, EventType.recalled)
 # The events that move a ticket into or out of its service's waiting queue (a transfer: into
 # the service it goes to).
