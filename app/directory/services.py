@@ -48,7 +48,8 @@ def update_service(
         # Codes are prefix + number of the day: a new prefix mid-day could repeat a code.
         if session.get(DailySequence, (service.id, today)) is not None:
             raise PrefixInUseToday()
-    apply_patch(service, patch, nullable=frozenset({"daily_quota", "target_wait_minutes"}))
+    nullable = frozenset({"daily_quota", "target_wait_minutes", "bpjs_poli_code"})
+    apply_patch(service, patch, nullable=nullable)
     session.add(service)
     session.flush()
     note_clinic_changed(session, service.clinic_id)

@@ -2,6 +2,7 @@
 
 from app.models.base import metadata
 from app.models.bookkeeping import DailySequence, IdempotencyRecord, ServerSecret
+from app.models.bpjs import BpjsBooking, BpjsNewPatient, BpjsSettings
 from app.models.clinic import Clinic
 from app.models.counter import Counter, CounterService
 from app.models.device import Device, DeviceKind
@@ -13,6 +14,9 @@ from app.models.ticket import Channel, Priority, Ticket, TicketStatus
 from app.models.user import Role, User
 
 __all__ = [
+    "BpjsBooking",
+    "BpjsNewPatient",
+    "BpjsSettings",
     "Channel",
     "Clinic",
     "Counter",
