@@ -9,6 +9,7 @@ one to keep this one. Its event, rollups and `seq` are written with the batch
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -69,10 +70,13 @@ def _issue(
     priority: Priority,
     channel: Channel,
     clock: Clock,
+    booked_for: date | None = None,
 ) -> _Issued:
     clinic = setup.clinic
     service = _open_entry_service(session, setup, service_id)
-    visit_date = local_date(clock(), clinic.timezone)
+    today = local_date(clock(), clinic.timezone)
+    # A booking (BPJS's Mobile JKN) may be for a later day: its number is that day's.
+    visit_date = today if booked_for is None else max(booked_for, today)
     # On PostgreSQL the number's row lock is held until commit: every issuer of this service
     # waits for it, so nothing but the ticket's own writes follows it.
     day = take_number(session, service_id=service_id, visit_date=visit_date)
@@ -80,7 +84,7 @@ def _issue(
         raise QuotaFull()
     # Read the clock after the number's lock, so numbers and arrival times agree in order.
     now = clock()
-    if local_date(now, clinic.timezone) != visit_date:
+    if local_date(now, clinic.timezone) != today:
         raise DayRolledOver()  # midnight passed while waiting for the lock: start again
     key = queue_key(now, priority, service.priority_lead_minutes)
     # Only a priority ticket can join ahead of someone: a regular one joins behind everyone
@@ -121,6 +125,7 @@ def issue_ticket(
     actor: events.Actor,
     clock: Clock,
     idempotency: IdempotencyKey | None = None,
+    booked_for: date | None = None,
 ) -> Answer:
     """The writer's command: issue a ticket (or replay the first answer to its key); the
     answer, token included, is built from what it wrote. Raises `DayRolledOver` when midnight
@@ -136,6 +141,7 @@ def issue_ticket(
         priority=priority,
         channel=channel,
         clock=clock,
+        booked_for=booked_for,
     )
     ticket = issued.ticket
     answer = ticket_answer(ticket, setup.clinic.timezone, issued.position, issued.estimate)
