@@ -3,6 +3,7 @@
 from app.models.base import metadata
 from app.models.bookkeeping import DailySequence, IdempotencyRecord, ServerSecret
 from app.models.bpjs import BpjsBooking, BpjsNewPatient, BpjsSettings
+from app.models.bpjs_outbox import BpjsOutbox, OutboxKind, OutboxState
 from app.models.clinic import Clinic
 from app.models.counter import Counter, CounterService
 from app.models.device import Device, DeviceKind
@@ -16,6 +17,7 @@ from app.models.user import Role, User
 __all__ = [
     "BpjsBooking",
     "BpjsNewPatient",
+    "BpjsOutbox",
     "BpjsSettings",
     "Channel",
     "Clinic",
@@ -29,6 +31,8 @@ __all__ = [
     "IdempotencyRecord",
     "LegOutcome",
     "LegRollup",
+    "OutboxKind",
+    "OutboxState",
     "Priority",
     "Role",
     "ServerSecret",
