@@ -8,7 +8,7 @@ from app.models import Priority, TicketStatus
 from app.models.event import EventType
 from app.models.leg import LegOutcome
 from app.queueing.errors import IllegalTransition
-from app.queueing.estimate import estimated_wait_minutes
+from app.queueing.estimate import rolling_estimate
 from app.queueing.localday import local_date
 from app.queueing.numbering import ticket_code
 from app.queueing.priority import queue_key
@@ -114,11 +114,11 @@ def test_priority_moves_a_ticket_ahead_by_the_lead_and_no_further() -> None:
         assert queue_key(regular_arrival, priority, 30) == regular_arrival - timedelta(minutes=30)
 
 
-def test_estimator_shares_the_wait_between_counters() -> None:
-    assert estimated_wait_minutes(0, 5, 2) == 0
-    assert estimated_wait_minutes(3, 5, 1) == 15
-    assert estimated_wait_minutes(3, 5, 2) == 8  # 7.5 rounded up
-    assert estimated_wait_minutes(3, 5, 0) == 15  # no counter yet: as if one
+def test_the_old_rolling_estimator_shares_the_wait_between_counters() -> None:
+    assert rolling_estimate(0, 5, 2) == 0
+    assert rolling_estimate(3, 5, 1) == 15
+    assert rolling_estimate(3, 5, 2) == 8  # 7.5 rounded up
+    assert rolling_estimate(3, 5, 0) == 15  # no counter yet: as if one
 
 
 def test_ticket_codes_are_zero_padded() -> None:

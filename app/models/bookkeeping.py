@@ -17,6 +17,11 @@ class DailySequence(SQLModel, table=True):
     `mean_service_seconds` is a moving mean of the day's service times in the service, moved
     by every leg served there; the wait estimates read it with the number. A transfer-only
     service has a row too (last_number 0) once a ticket is sent to it.
+
+    The wait estimator's pace (app/queueing/estimate.py), moved by each call: `gap_seconds`,
+    a moving mean of the intervals between calls while someone waited, and `gaps` how many;
+    `busy_since`, the last call when someone still waited after it; `last_call_at`. Moments are
+    epoch seconds, so that SQLite and PostgreSQL subtract them alike.
     """
 
     __tablename__ = "daily_sequence"
@@ -26,6 +31,10 @@ class DailySequence(SQLModel, table=True):
     last_number: int
     waiting: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     mean_service_seconds: float | None = Field(default=None, sa_column=Column(Float))
+    gap_seconds: float | None = Field(default=None, sa_column=Column(Float))
+    gaps: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    busy_since: float | None = Field(default=None, sa_column=Column(Float))
+    last_call_at: float | None = Field(default=None, sa_column=Column(Float))
 
 
 class IdempotencyRecord(SQLModel, table=True):

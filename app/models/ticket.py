@@ -122,7 +122,10 @@ class TicketPublic(SQLModel):
     started_at: datetime | None
     finished_at: datetime | None
     position: int | None
+    # As of now, while the ticket waits (app/queueing/estimate.py); None once it is called.
     estimated_wait_minutes: int | None
+    # The estimate given when the ticket was issued, kept (the first leg's, not a transfer's).
+    estimate_at_issue_minutes: int | None = None
 
 
 class TicketCreated(TicketPublic):

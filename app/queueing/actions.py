@@ -30,13 +30,13 @@ from app.queueing.errors import (
     ServiceClosed,
     TicketNotFound,
 )
-from app.queueing.estimate import estimated_wait_minutes
+from app.queueing.estimate_now import estimate_now
 from app.queueing.expiry import expire_if_day_ended
 from app.queueing.localday import local_date
 from app.queueing.lookup import clinic_setup, counter_setup, service_in
 from app.queueing.numbering import ServiceDay, shift_waiting
 from app.queueing.priority import queue_key
-from app.queueing.queries import mean_service_minutes, queued_behind
+from app.queueing.queries import queued_behind
 from app.queueing.rows import (
     TicketRow,
     first_free_waiting,
@@ -106,7 +106,7 @@ def _served_seconds(ticket: TicketRow) -> float | None:
 
 
 def _joined(
-    session: Session, ticket: TicketRow, setup: ClinicSetup, day: ServiceDay
+    session: Session, ticket: TicketRow, setup: ClinicSetup, day: ServiceDay, now: datetime
 ) -> tuple[int, int]:
     """Position and estimate of a ticket that has just joined its service's queue (counted in
     `day.waiting`): only priority arrivals within the lead can be behind it."""
@@ -114,11 +114,16 @@ def _joined(
     if ticket.priority is not Priority.none:
         behind = queued_behind(session, ticket.service_id, ticket.visit_date, ticket.queue_key)
     position = max(day.waiting - 1 - behind, 0)
-    service = setup.services.get(ticket.service_id)
-    mean = mean_service_minutes(service, day) if service else 0.0
-    return position, estimated_wait_minutes(
-        position, mean, setup.counters_serving(ticket.service_id)
+    estimate = estimate_now(
+        session,
+        clinic=setup.clinic,
+        service=service_in(session, setup, ticket.service_id),
+        day=day,
+        counters=setup.counters_serving(ticket.service_id),
+        position=position,
+        now=now,
     )
+    return position, estimate
 
 
 _LOCK_COUNTER = Prepared(
@@ -222,6 +227,7 @@ def call_next(
         visit_date=candidate.visit_date,
         by=-1,
         service_seconds=sample,
+        call_at=now.timestamp(),  # the service's pace (app/queueing/estimate.py)
     )
     called = step(candidate.status, Action.call)
     candidate.status = called.status
@@ -326,7 +332,7 @@ def requeue(session: Session, *, ticket_id: int, authorize: Authorize, now: date
         actor=actor,
         waiting={ticket.service_id: day.waiting},
     )
-    position, estimate = _joined(session, ticket, setup, day)
+    position, estimate = _joined(session, ticket, setup, day, now)
     return Acted(ticket, setup, position, estimate)
 
 
@@ -366,7 +372,7 @@ def transfer(
     ticket.queue_key = queue_key(now, ticket.priority, target.priority_lead_minutes)
     ticket.called_at = ticket.started_at = None
     save_tickets(session, ticket)
-    position, estimate = _joined(session, ticket, setup, day)
+    position, estimate = _joined(session, ticket, setup, day, now)
     return Acted(ticket, setup, position, estimate)
 
 

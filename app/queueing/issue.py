@@ -1,7 +1,7 @@
 """Taking a ticket: checks, numbering, the first leg, and Idempotency-Key replays.
 
 The writer's command takes three statements of its own: the number (which also returns the
-service's waiting count and mean service time, so position and estimate cost no read), the
+service's waiting count and the estimator's pace, so position and estimate cost no read), the
 ticket, and its first leg; with an Idempotency-Key, one more to look for an earlier answer and
 one to keep this one. Its event, rollups and `seq` are written with the batch
 (app/queueing/events.py). The answer is built from what the command wrote, as plain values.
@@ -22,13 +22,13 @@ from app.directory.setups import ClinicSetup
 from app.models import Channel, Priority, Service
 from app.queueing import events
 from app.queueing.errors import QuotaFull, ServiceClosed, TransferOnlyService
-from app.queueing.estimate import estimated_wait_minutes
+from app.queueing.estimate_now import estimate_now
 from app.queueing.idempotency import IdempotencyKey, remember, replay
 from app.queueing.localday import local_date
 from app.queueing.lookup import service_in
 from app.queueing.numbering import take_number, ticket_code
 from app.queueing.priority import queue_key
-from app.queueing.queries import mean_service_minutes, queued_behind, ticket_answer
+from app.queueing.queries import queued_behind, ticket_answer
 from app.queueing.rows import TICKET_INSERT, TicketRow
 from app.queueing.states import Action, step
 from app.writer import Writer
@@ -91,8 +91,14 @@ def _issue(
     # (every queue key is a moment already past, or earlier still for priority).
     behind = 0 if priority is Priority.none else queued_behind(session, service_id, visit_date, key)
     position = day.waiting - 1 - behind
-    estimate = estimated_wait_minutes(
-        position, mean_service_minutes(service, day), setup.counters_serving(service_id)
+    estimate = estimate_now(
+        session,
+        clinic=clinic,
+        service=service,
+        day=day,
+        counters=setup.counters_serving(service_id),
+        position=position,
+        now=now,
     )
     token = new_secret()
     ticket = TicketRow(

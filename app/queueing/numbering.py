@@ -11,8 +11,11 @@ that count less the few tickets queued behind it (app/queueing/queries.py), what
 of the queue. A day's count is no longer kept once the day has ended (expiry leaves it).
 
 And it keeps the day's moving mean of service times in the service: each served leg moves it a
-tenth of the way to its own service time (the first one sets it). The same statement returns
-it, so a wait estimate costs no read of its own.
+tenth of the way to its own service time (the first one sets it); and the wait estimator's pace
+(app/queueing/estimate.py): at each call, the interval since the previous call when someone
+waited all along moves the mean interval between calls, and the call is remembered (epoch
+seconds, so both databases do the arithmetic alike). The same statement returns it all, so a
+wait estimate costs no read of its own.
 Lock order: a command takes this row before the clinic row (the event sequence), never after.
 """
 
@@ -20,12 +23,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, case, func
+from sqlalchemy import and_, bindparam, case, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.models import DailySequence
 from app.prepared import Prepared
+from app.queueing.estimate import GAP_WEIGHT, Pace
 
 _TABLE: Any = DailySequence.__table__  # type: ignore[attr-defined]
 
@@ -35,24 +39,52 @@ MEAN_WEIGHT = 0.1
 
 def _build_upsert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = ("service_id", "visit_date", "last_number", "waiting", "mean_service_seconds")
-    statement = insert(_TABLE).values(
-        {name: bindparam(name, type_=_TABLE.c[name].type) for name in columns}
+    columns = (
+        "service_id",
+        "visit_date",
+        "last_number",
+        "waiting",
+        "mean_service_seconds",
+        "last_call_at",
     )
+    values: dict[str, Any] = {name: bindparam(name, type_=_TABLE.c[name].type) for name in columns}
+    values["gaps"] = literal_column("0")  # a new row has seen no interval yet
+    statement = insert(_TABLE).values(values)
     excluded = statement.excluded
-    mean = _TABLE.c.mean_service_seconds
+    t = _TABLE.c
+    mean = t.mean_service_seconds
     sample = excluded.mean_service_seconds
+    call = excluded.last_call_at  # this change is a call of the service, at that moment
+    # Someone waited from the previous call to this one: the interval is the service's pace.
+    timed = and_(call.is_not(None), t.busy_since.is_not(None))
+    interval = call - t.busy_since
     return statement.on_conflict_do_update(
         index_elements=["service_id", "visit_date"],
         set_={
-            "last_number": _TABLE.c.last_number + excluded.last_number,
-            "waiting": _TABLE.c.waiting + excluded.waiting,
+            "last_number": t.last_number + excluded.last_number,
+            "waiting": t.waiting + excluded.waiting,
             "mean_service_seconds": case(
                 (sample.is_(None), mean),
                 else_=func.coalesce(mean + (sample - mean) * MEAN_WEIGHT, sample),
             ),
+            "gap_seconds": case(
+                (
+                    timed,
+                    func.coalesce(
+                        t.gap_seconds + (interval - t.gap_seconds) * GAP_WEIGHT, interval
+                    ),
+                ),
+                else_=t.gap_seconds,
+            ),
+            "gaps": t.gaps + case((timed, 1), else_=0),
+            "busy_since": case(
+                (t.waiting + excluded.waiting <= 0, None),
+                (call.is_not(None), call),
+                else_=t.busy_since,
+            ),
+            "last_call_at": func.coalesce(call, t.last_call_at),
         },
-    ).returning(_TABLE.c.last_number, _TABLE.c.waiting, mean)
+    ).returning(t.last_number, t.waiting, mean, t.gap_seconds, t.gaps, t.busy_since, t.last_call_at)
 
 
 # A new row starts at the deltas (a first ticket: number 1, one waiting).
@@ -61,11 +93,30 @@ _UPSERT = Prepared(_build_upsert)
 
 @dataclass(frozen=True, slots=True)
 class ServiceDay:
-    """A service's day after a change: its last number, waiting count and mean service time."""
+    """A service's day after a change: its last number, waiting count, mean service time and
+    the estimator's pace."""
 
     last_number: int
     waiting: int
     mean_service_seconds: float | None
+    gap_seconds: float | None = None
+    gaps: int = 0
+    busy_since: float | None = None
+    last_call_at: float | None = None
+
+    @property
+    def pace(self) -> Pace:
+        return Pace(
+            gap_seconds=self.gap_seconds,
+            gaps=self.gaps,
+            busy_since=self.busy_since,
+            last_call_at=self.last_call_at,
+            service_seconds=self.mean_service_seconds,
+        )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _upsert(
@@ -76,8 +127,9 @@ def _upsert(
     last_number: int = 0,
     waiting: int = 0,
     service_seconds: float | None = None,
+    call_at: float | None = None,
 ) -> ServiceDay:
-    number, count, mean = _UPSERT.one(
+    number, count, mean, gap, gaps, busy_since, last_call = _UPSERT.one(
         session,
         {
             "service_id": service_id,
@@ -85,9 +137,18 @@ def _upsert(
             "last_number": last_number,
             "waiting": waiting,
             "mean_service_seconds": service_seconds,
+            "last_call_at": call_at,
         },
     )
-    return ServiceDay(int(number), int(count), None if mean is None else float(mean))
+    return ServiceDay(
+        int(number),
+        int(count),
+        _float(mean),
+        _float(gap),
+        int(gaps or 0),
+        _float(busy_since),
+        _float(last_call),
+    )
 
 
 def take_number(session: Session, *, service_id: int, visit_date: date) -> ServiceDay:
@@ -102,10 +163,18 @@ def shift_waiting(
     visit_date: date,
     by: int,
     service_seconds: float | None = None,
+    call_at: float | None = None,
 ) -> ServiceDay:
-    """A ticket entered (+1) or left (-1) the service's queue, and (`service_seconds`) a leg
-    was served there in that time: the day after."""
-    return _upsert(session, service_id, visit_date, waiting=by, service_seconds=service_seconds)
+    """A ticket entered (+1) or left (-1) the service's queue, (`service_seconds`) a leg was
+    served there in that time, (`call_at`, epoch seconds) the service called: the day after."""
+    return _upsert(
+        session,
+        service_id,
+        visit_date,
+        waiting=by,
+        service_seconds=service_seconds,
+        call_at=call_at,
+    )
 
 
 def ticket_code(prefix: str, number: int) -> str:

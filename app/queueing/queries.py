@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -16,12 +17,12 @@ from app.models import (
     Ticket,
     TicketStatus,
 )
-from app.models.base import UTCDateTime
+from app.models.base import UTCDateTime, utcnow
 from app.models.queue import CounterState, HeldTicket, QueuedTicket, QueueSnapshot, ServiceQueue
 from app.models.service import ServicePublic
 from app.models.ticket import HELD_STATUSES, TicketPublic
 from app.prepared import Prepared
-from app.queueing.estimate import estimated_wait_minutes
+from app.queueing.estimate_now import estimate_now
 from app.queueing.localday import local_date, to_local
 from app.queueing.numbering import ServiceDay
 from app.queueing.rows import TicketRow
@@ -100,54 +101,45 @@ def kept_waiting(session: Session, service_ids: list[int], visit_date: date) -> 
 def service_days(
     session: Session, service_ids: list[int], visit_date: date
 ) -> dict[int, ServiceDay]:
-    """Each service's kept day (number, waiting count, mean service time); services without
-    a ticket that day have none."""
-    statement = select(
-        DailySequence.service_id,
-        DailySequence.last_number,
-        DailySequence.waiting,
-        DailySequence.mean_service_seconds,
-    ).where(
-        col(DailySequence.service_id).in_(service_ids),
-        col(DailySequence.visit_date) == visit_date,
-    )
-    return {
-        service_id: ServiceDay(last_number, waiting, mean)
-        for service_id, last_number, waiting, mean in session.exec(statement)
-    }
-
-
-def mean_service_minutes(service: Service, day: ServiceDay | None) -> float:
-    """The service's moving mean of today's service times, or its default before any."""
-    if day is None or day.mean_service_seconds is None:
-        return service.default_service_minutes
-    return max(day.mean_service_seconds / 60, 0.0)
+    """Each service's kept day (number, waiting count, mean service time, the estimator's
+    pace); services without a ticket that day have none."""
+    table: Any = DailySequence.__table__  # type: ignore[attr-defined]
+    columns = ("last_number", "waiting", "mean_service_seconds", "gap_seconds", "gaps")
+    statement = sa_select(
+        table.c.service_id, *(table.c[name] for name in (*columns, "busy_since", "last_call_at"))
+    ).where(table.c.service_id.in_(service_ids), table.c.visit_date == visit_date)
+    return {row[0]: ServiceDay(*row[1:]) for row in session.execute(statement)}
 
 
 class WaitModel:
-    """Per service: mean recent service time and counters, for estimating a wait."""
+    """Per service: its day row and counters, for estimating a wait as of `now`."""
 
     def __init__(
         self,
         session: Session,
+        clinic: Clinic,
         services: list[Service],
         visit_date: date,
+        now: datetime,
         *,
         counters: dict[int, int] | None = None,
         days: dict[int, ServiceDay] | None = None,
     ) -> None:
         ids = [service.id for service in services if service.id is not None]
+        self.session, self.clinic, self.now = session, clinic, now
+        self.services = {service.id or 0: service for service in services}
         self.counters = counters if counters is not None else _counters_per_service(session, ids)
-        if days is None:
-            days = service_days(session, ids, visit_date)
-        self.means = {
-            service.id or 0: mean_service_minutes(service, days.get(service.id or 0))
-            for service in services
-        }
+        self.days = days if days is not None else service_days(session, ids, visit_date)
 
     def estimate(self, service_id: int, position: int) -> int:
-        return estimated_wait_minutes(
-            position, self.means[service_id], self.counters.get(service_id, 0)
+        return estimate_now(
+            self.session,
+            clinic=self.clinic,
+            service=self.services[service_id],
+            day=self.days.get(service_id),
+            counters=self.counters.get(service_id, 0),
+            position=position,
+            now=self.now,
         )
 
 
@@ -160,17 +152,20 @@ def ticket_view(
     waiting: int | None = None,
     counters: int | None = None,
     day: ServiceDay | None = None,
+    now: datetime | None = None,
 ) -> TicketPublic:
-    """The ticket as the API shows it, times in the clinic's offset, with position and estimate.
-    `waiting`, `counters` and `day` as a command knows them spare the queries (see
-    `position_of`)."""
+    """The ticket as the API shows it, times in the clinic's offset, with position and estimate
+    as of `now` (the wall clock by default). `waiting`, `counters` and `day` as a command knows
+    them spare the queries (see `position_of`)."""
     position = position_of(session, ticket, waiting=waiting)
     estimate = None
     if position is not None:
         model = WaitModel(
             session,
+            clinic,
             [service],
             ticket.visit_date,
+            now or utcnow(),
             counters=None if counters is None else {service.id or 0: counters},
             days=None if day is None else {service.id or 0: day},
         )
@@ -202,6 +197,7 @@ def ticket_answer(
         "finished_at": to_local(ticket.finished_at, timezone),
         "position": position,
         "estimated_wait_minutes": estimate,
+        "estimate_at_issue_minutes": ticket.estimate_at_issue_min,
     }
 
 
@@ -222,7 +218,7 @@ def clinic_services(session: Session, clinic: Clinic, now: datetime) -> list[Ser
     today = local_date(now, clinic.timezone)
     ids = [service.id for service in services if service.id is not None]
     days = service_days(session, ids, today)
-    model = WaitModel(session, services, today, days=days)
+    model = WaitModel(session, clinic, services, today, now, days=days)
     answers = []
     for service in services:
         day = days.get(service.id or 0)

@@ -92,7 +92,7 @@ def acted_answer(acted: actions.Acted) -> dict[str, Any]:
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic, openapi_extra=TOKEN_INSTEAD)
 def read_ticket(
-    ticket_id: TicketIdPath, session: SessionDep, authorize: TicketHolderOrStaff
+    ticket_id: TicketIdPath, session: SessionDep, authorize: TicketHolderOrStaff, clock: ClockDep
 ) -> TicketPublic:
     """A ticket with its position and estimated wait (ticket token, or staff of the clinic)."""
     ticket = get_ticket(session, ticket_id)
@@ -104,6 +104,7 @@ def read_ticket(
         setup.clinic,
         service_in(session, setup, ticket.service_id),
         counters=setup.counters_serving(ticket.service_id),
+        now=clock(),
     )
 
 

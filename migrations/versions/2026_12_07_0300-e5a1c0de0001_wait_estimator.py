@@ -3,9 +3,17 @@
 Revision ID: e5a1c0de0001
 Revises: 4d2a9e6b1c73
 Create Date: 2026-12-07 03:00:00.000000
+
+The estimator's pace per service and day, on the day row beside the numbers: the moving mean
+of the intervals between calls while someone waited (and how many), the last call when someone
+still waited after it, the last call (epoch seconds). Days already begun start without a pace:
+their estimates lean on the usual pace until the next calls.
 """
 
 from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "e5a1c0de0001"
 down_revision: str | None = "4d2a9e6b1c73"
@@ -14,8 +22,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("daily_sequence") as batch:
+        batch.add_column(sa.Column("gap_seconds", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("gaps", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("busy_since", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("last_call_at", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("daily_sequence") as batch:
+        batch.drop_column("last_call_at")
+        batch.drop_column("busy_since")
+        batch.drop_column("gaps")
+        batch.drop_column("gap_seconds")
