@@ -48,7 +48,8 @@ class SimTicket:
         "number", "code", "status", "priority", "channel", "leg", "recall_count", "issued_at",
         "entered_at", "queue_key", "called_at", "started_at", "finished_at",
         "estimate_at_issue_min", "token_digest", "issued_ts", "clinic", "cancel_at", "prefix",
-        "path", "waits", "joined_ts", "key_ts", "arrival",
+        "path", "waits", "entered_ts", "joined_ts", "key_ts", "arrival", "arrive_ts", "entry",
+        "requeued",
     )  # fmt: skip
     id: int
     clinic_id: int
@@ -77,9 +78,13 @@ class SimTicket:
     prefix: str  # the origin service's prefix (numbering)
     path: tuple[str, ...]  # the journey: service names, the first is the entry service
     waits: list[float | None]  # per leg: seconds from joining its queue to the first call
+    entered_ts: float  # when the current leg began (issue or transfer in)
     joined_ts: float  # when it last joined a queue (issue, transfer in, requeue)
     key_ts: float  # its queue_key as epoch seconds
-    arrival: int  # arrival order within the day (ties of the call order)
+    arrival: int  # issue order within the day (ties of the call order, as ids are)
+    arrive_ts: float  # when the patient is in the waiting room (inf: never comes)
+    entry: list[Any] | None  # its place in a queue's heap while it waits
+    requeued: bool  # came back after a no-show on this leg
 
     def __init__(self, clinic: SimClinic, visit_date: date, path: tuple[str, ...],
                  priority: Priority, channel: Channel, issued_ts: float, token_digest: str,
@@ -102,7 +107,9 @@ class SimTicket:
         self.cancel_at = None
         self.estimate_at_issue_min = None
         self.waits = []
-        self.joined_ts = self.key_ts = issued_ts
+        self.entered_ts = self.joined_ts = self.key_ts = self.arrive_ts = issued_ts
+        self.entry = None
+        self.requeued = False
         self.id = 0
         self.number = 0
         self.code = ""
