@@ -1,0 +1,113 @@
+"""The wait estimator as a pure function of a service's pace (app/queueing/estimate.py)."""
+
+from datetime import date
+
+import pytest
+
+from app.queueing.estimate import (
+    OVERDUE_SHARE,
+    Pace,
+    Usual,
+    called,
+    emptied,
+    estimated_wait_minutes,
+    wait_seconds,
+)
+from app.queueing.estimate_history import usual_table
+
+NOW = 1_800_000_000.0
+MIN = 60.0
+
+
+def busy(gap_minutes: float, *, since_minutes: float = 0.0, gaps: int = 10_000) -> Pace:
+    """A service whose counters call every `gap_minutes` while someone waits, the last call
+    `since_minutes` ago with people still waiting."""
+    return Pace(
+        gap_seconds=gap_minutes * MIN,
+        gaps=gaps,
+        busy_since=NOW - since_minutes * MIN,
+        last_call_at=NOW - since_minutes * MIN,
+    )
+
+
+def test_an_idle_counter_calls_a_new_ticket_at_once() -> None:
+    # The last call was long ago and nobody waited after it: a counter is free.
+    idle = Pace(gap_seconds=4 * MIN, gaps=10_000, busy_since=None, last_call_at=NOW - 30 * MIN)
+    assert estimated_wait_minutes(0, now=NOW, pace=idle, counters=1) == 0
+    # Nobody has been called yet today: the first in line is the first called.
+    assert estimated_wait_minutes(0, now=NOW, pace=Pace(), counters=2) == 0
+
+
+def test_a_counter_still_serving_the_last_call_is_waited_for() -> None:
+    # One counter, 6 minutes a ticket, it called 2 minutes ago and nobody waited after.
+    serving = Pace(gap_seconds=6 * MIN, gaps=10_000, busy_since=None, last_call_at=NOW - 2 * MIN)
+    assert estimated_wait_minutes(0, now=NOW, pace=serving, counters=1) == 4
+
+
+def test_the_wait_grows_with_the_position_and_shrinks_with_the_counters() -> None:
+    # Before any data today: the service's default time per ticket over its counters.
+    fresh = Pace()
+    one = [estimated_wait_minutes(p, now=NOW, pace=fresh, counters=1) for p in (1, 2, 4)]
+    two = [estimated_wait_minutes(p, now=NOW, pace=fresh, counters=2) for p in (1, 2, 4)]
+    assert one == [5, 10, 20]
+    assert two == [2, 5, 10]  # 2.5 rounds to the even 2
+    # With today's pace: one gap to the next call (just made), then one per ticket ahead.
+    pace = busy(3)
+    assert [estimated_wait_minutes(p, now=NOW, pace=pace, counters=2) for p in (0, 1, 9)] == [
+        3,
+        6,
+        30,
+    ]
+    # Halfway to the next call, it is half a gap away.
+    half = busy(3, since_minutes=1.5)
+    assert wait_seconds(0, now=NOW, pace=half, counters=2) == pytest.approx(1.5 * MIN, abs=1)
+
+
+def test_a_paused_service_keeps_an_estimate_instead_of_falling_to_zero() -> None:
+    # The counters have not called for 20 minutes though people wait (a break): the next call
+    # is taken as a share of a gap away, never as overdue.
+    paused = busy(4, since_minutes=20)
+    assert wait_seconds(0, now=NOW, pace=paused, counters=1) == pytest.approx(
+        OVERDUE_SHARE * 4 * MIN, rel=0.05
+    )
+    expected = round((OVERDUE_SHARE + 5) * 4)
+    assert estimated_wait_minutes(5, now=NOW, pace=paused, counters=1) == expected
+    # A service no counter calls from (closed): estimated as if one counter did.
+    assert estimated_wait_minutes(3, now=NOW, pace=Pace(), counters=0) == 15
+
+
+def test_the_usual_pace_leads_until_today_has_its_own() -> None:
+    usual = Usual(service_seconds=8 * MIN, counters=2)  # 4 minutes between calls
+    first_thing = Pace()
+    assert estimated_wait_minutes(5, now=NOW, pace=first_thing, counters=3, usual=usual) == 20
+    # Without the usual pace, the default over three counters: 5 x 5 / 3.
+    assert estimated_wait_minutes(5, now=NOW, pace=first_thing, counters=3) == 8
+    # A day already well under way at 2 minutes a call: today's pace wins.
+    today = Pace(gap_seconds=2 * MIN, gaps=10_000, busy_since=NOW, last_call_at=NOW)
+    assert estimated_wait_minutes(5, now=NOW, pace=today, counters=3, usual=usual) == 12
+
+
+def test_the_pace_counts_only_intervals_when_someone_waited() -> None:
+    pace = called(Pace(), at=NOW, waiting_after=0)  # nobody left: no interval runs
+    assert pace.busy_since is None
+    assert pace.last_call_at == NOW
+    pace = called(pace, at=NOW + 600, waiting_after=2)  # an idle stretch is no interval
+    assert (pace.gaps, pace.gap_seconds, pace.busy_since) == (0, None, NOW + 600)
+    pace = called(pace, at=NOW + 780, waiting_after=1)
+    assert (pace.gaps, pace.gap_seconds) == (1, 180)
+    pace = called(pace, at=NOW + 1080, waiting_after=1)
+    assert pace.gaps == 2
+    assert pace.gap_seconds == pytest.approx(180 + (300 - 180) * 0.2)
+    assert emptied(pace).busy_since is None
+
+
+def test_the_usual_table_averages_service_time_and_counters_per_hour() -> None:
+    monday, earlier = date(2026, 11, 30), date(2026, 11, 23)
+    rows = [
+        (monday, 8, 1, 11, 10, 3000.0),
+        (monday, 8, 1, 12, 10, 3000.0),
+        (earlier, 8, 1, 11, 20, 6000.0),
+        (earlier, 9, 1, 0, 0, 0.0),  # never served: no figure
+    ]
+    table = usual_table(rows)
+    assert table == {(1, 8): Usual(service_seconds=300.0, counters=1.5)}

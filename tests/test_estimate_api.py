@@ -1,0 +1,61 @@
+"""The service's estimates are the estimator's (app/queueing/estimate.py) for the state the
+service kept: a ticket's estimate as of now, the one given at its issue, a new ticket's."""
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.queueing.estimate import Pace, called, estimated_wait_minutes
+from app.queueing.queries import service_days
+from tests.clock import FakeClock
+from tests.world import World
+
+MIN = 60.0
+
+
+def test_a_tickets_estimates_are_the_estimators_for_the_kept_pace(
+    world: World, clock: FakeClock, engine: Engine
+) -> None:
+    a = world.services["A"]["id"]  # Pendaftaran: two counters call from it
+    start = clock()
+    for _ in range(3):
+        world.take("A")
+    world.call("Loket 1")  # two still wait: the interval to the next call is the pace
+    clock.advance(minutes=3)
+    world.call("Loket 2")
+    clock.advance(minutes=1)
+    mine = world.take("A")
+
+    # The same calls replayed through the estimator's own rules.
+    pace = called(Pace(), at=start.timestamp(), waiting_after=2)
+    pace = called(pace, at=(start + timedelta(minutes=3)).timestamp(), waiting_after=1)
+    with Session(engine) as session:
+        kept = service_days(session, [a], start.date())[a].pace
+    assert kept == pace
+    assert (kept.gaps, kept.gap_seconds) == (1, 3 * MIN)
+
+    def expected(position: int) -> int:
+        return estimated_wait_minutes(
+            position, now=clock().timestamp(), pace=pace, counters=2, default_service_minutes=5
+        )
+
+    assert mine["position"] == 1
+    assert mine["estimated_wait_minutes"] == expected(1) == 4
+    assert mine["estimate_at_issue_minutes"] == mine["estimated_wait_minutes"]
+
+    clock.advance(minutes=2)  # the next call is overdue now: the estimate follows the clock
+    read = world.ticket(mine)
+    assert read["estimated_wait_minutes"] == expected(1)
+    assert read["estimate_at_issue_minutes"] == mine["estimate_at_issue_minutes"]
+
+    services = world.client.get(f"/api/v1/clinics/{world.clinic_id}/services").json()
+    new_ticket = next(s for s in services if s["id"] == a)["estimated_wait_minutes"]
+    assert new_ticket == expected(2)  # two wait: a new ticket would be third
+
+    world.call("Loket 1")  # the one ahead
+    world.call("Loket 2")  # mine
+    called_ticket = world.ticket(mine)
+    assert called_ticket["status"] == "called"
+    assert called_ticket["estimated_wait_minutes"] is None
+    assert called_ticket["estimate_at_issue_minutes"] == mine["estimate_at_issue_minutes"]
