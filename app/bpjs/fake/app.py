@@ -86,17 +86,15 @@ async def _answer(
     call.code, call.message = answer.code, answer.message
     sealed = None
     if answer.response is not None:
-        timestamp = request.headers["x-timestamp"]
+        secret = consumer.cons_secret
         if failure is not None and failure.mode == "garbled_response":
-            sealed = encrypt_response(
-                answer.response, cons_id=consumer.cons_id, cons_secret="not-the-secret",
-                timestamp=timestamp,
-            )  # fmt: skip
-        else:
-            sealed = encrypt_response(
-                answer.response, cons_id=consumer.cons_id, cons_secret=consumer.cons_secret,
-                timestamp=timestamp,
-            )  # fmt: skip
+            secret = "not-the-secret"  # sealed with a key the client cannot have
+        sealed = encrypt_response(
+            answer.response,
+            cons_id=consumer.cons_id,
+            cons_secret=secret,
+            timestamp=request.headers["x-timestamp"],
+        )
     return JSONResponse(_envelope(state, answer.code, answer.message, sealed))
 
 
