@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.models import EventRow, Priority
+from app.models import Channel, EventRow, Priority
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ class TicketBrief:
     id: int
     code: str
     priority: Priority
+    # What the pre-commit stages filter on without a query (the BPJS outbox: channel bpjs).
+    channel: Channel
 
 
 @dataclass

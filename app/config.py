@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     # Anonymous (phone) ticket creation, per client address; syntax of the `limits` library.
     remote_ticket_rate: str = "5/minute;20/hour"
+    # BPJS's calls to a clinic's bridge (docs/bpjs.md), per client address and clinic: every
+    # call, and token requests (each verifies a password).
+    bpjs_rate: str = "600/minute"
+    bpjs_auth_rate: str = "60/minute;600/hour"
     # Failed staff logins (docs/security.md): per account and client address, per address,
     # and per account from all addresses together (loose: against guessing from many).
     login_rate_account_address: str = "10/15minutes"
@@ -59,6 +63,9 @@ class Settings(BaseSettings):
     replay_limit: int = Field(default=500, ge=0)
     # How often the end-of-day sweep looks for tickets of an ended local day.
     sweep_seconds: float = Field(default=30, gt=0)
+    # How often the BPJS outbox looks for calls due again (after a failure) or written by
+    # another server process; its own process's new rows wake it at once.
+    bpjs_outbox_poll_seconds: float = Field(default=5, gt=0)
     # Open feeds per client address in one process (clinic Wi-Fi and carrier NAT put many
     # phones behind one address); more are closed at once with 1013 (try again later).
     ws_connections_per_address: int = Field(default=100, ge=1)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -14,6 +15,10 @@ from sqlalchemy import Engine
 from app.after_commit import AfterCommit
 from app.auth.ratelimit import ClientRateLimit
 from app.auth.tokens import load_signing_key
+from app.bpjs.inbound import routes as bpjs_inbound
+from app.bpjs.outbox.deliver import Delivery
+from app.bpjs.outbox.sender import ClientSender
+from app.bpjs.outbox.worker import OutboxWorker
 from app.clock import Clock, system_clock
 from app.config import Settings, get_settings
 from app.db import make_engine
@@ -35,6 +40,8 @@ from app.realtime.reads import DatabaseReads
 from app.realtime.sweep import sweep_forever
 from app.routers import (
     auth,
+    bpjs,
+    bpjs_outbox,
     clinics,
     counters,
     devices,
@@ -59,6 +66,8 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (tickets, counters, queue, clinics, services, devices, users, auth, reports):
         router.include_router(module.router)
+    router.include_router(bpjs.router)
+    router.include_router(bpjs_outbox.router)
     return router
 
 
@@ -115,7 +124,9 @@ def create_app(
     *,
     engine: Engine | None = None,
     clock: Clock = system_clock,
+    bpjs_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
+    """`bpjs_transport`: where the BPJS outbox's calls go instead of the network (tests)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -156,6 +167,18 @@ def create_app(
         after_commit.register("setups", setups.consumer(), inline=True)
         after_commit.register("feeds", feeds_consumer(hub, setups))
         after_commit.register("metrics", app.state.metrics.consumer())
+        sender = ClientSender(
+            app.state.engine,
+            app.state.signing_key,
+            transport=bpjs_transport,
+            clock=lambda: clock().timestamp(),
+        )
+        app.state.bpjs_outbox = outbox = OutboxWorker(
+            Delivery(app.state.engine, sender),
+            clock,
+            poll_seconds=settings.bpjs_outbox_poll_seconds,
+        )
+        after_commit.register("bpjs_outbox", outbox.consumer())
         app.state.writer = writer = make_writer(
             app.state.engine,
             after_commit,
@@ -164,6 +187,7 @@ def create_app(
             postgres_writers=settings.postgres_writers,
         )
         writer.start()
+        outbox.start()
         reloader = asyncio.create_task(reload_directory_forever(accounts, setups))
         sweeper = asyncio.create_task(
             sweep_forever(writer, clock, settings.sweep_seconds, settings.idempotency_hours)
@@ -182,6 +206,8 @@ def create_app(
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        await outbox.stop()
+        await sender.aclose()
         await writer.stop()
         await hub.stop()
         if own_engine:
@@ -205,6 +231,7 @@ def create_app(
     app.include_router(api_router())
     put_busiest_first(app)
     app.include_router(realtime_routes.router)
+    app.include_router(bpjs_inbound.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     document_errors(app)

@@ -10,14 +10,17 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, select
+from sqlmodel import Session
 from starlette.websockets import WebSocketDisconnect
 
+from app.models import BpjsOutbox, OutboxKind, OutboxState
 from tests.world import STAFF_PASSWORD, Headers, Json, World, login
 
 PASSES = "passes"  # 2xx, or 409 where the ticket's state or a name already taken refuses it
@@ -67,6 +70,9 @@ RULES: dict[str, dict[str, str | int]] = {
     # WebSocket feeds: "passes" is a first message; anything else is closed with this code.
     "feed_anyone": _rule(PASSES),
     "feed_holder": _rule(1008, patient=PASSES),
+    # BPJS's Mobile JKN calls: their own token in their own headers; every other caller gets
+    # HTTP 200 with BPJS's refusal envelope (tests/test_bpjs_inbound.py checks the token).
+    "bpjs_protocol": _rule(PASSES),
 }
 
 # Every route of the app, by method and path, with its rule.
@@ -77,6 +83,8 @@ TABLE: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/clinics"): "admin",
     ("GET", "/api/v1/clinics/{clinic_id}"): "anyone",
     ("PATCH", "/api/v1/clinics/{clinic_id}"): "clinic_admin_of",
+    ("GET", "/api/v1/clinics/{clinic_id}/bpjs"): "clinic_admin_of",
+    ("PUT", "/api/v1/clinics/{clinic_id}/bpjs"): "clinic_admin_of",
     ("GET", "/api/v1/clinics/{clinic_id}/services"): "anyone",
     ("POST", "/api/v1/clinics/{clinic_id}/services"): "clinic_admin_of",
     ("PATCH", "/api/v1/services/{service_id}"): "clinic_admin_of",
@@ -103,6 +111,8 @@ TABLE: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/counters/{counter_id}/call-next"): "staff_of",
     ("GET", "/api/v1/reports/wait-times"): "manager",
     ("GET", "/api/v1/reports/ticket-log"): "manager",
+    ("GET", "/api/v1/clinics/{clinic_id}/bpjs/outbox"): "clinic_admin_of",
+    ("POST", "/api/v1/bpjs/outbox/{outbox_id}/retry"): "clinic_admin_of",  # the row's clinic
     ("GET", "/metrics"): "anyone",
     ("GET", "/healthz"): "anyone",
     ("GET", "/"): "anyone",
@@ -116,6 +126,15 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", "/office"): "anyone",
     ("WS", "/ws/clinics/{clinic_id}"): "feed_anyone",
     ("WS", "/ws/tickets/{ticket_id}"): "feed_holder",
+    ("GET", "/bpjs/fktp/{clinic_code}/auth"): "bpjs_protocol",
+    ("GET", "/bpjs/fktp/{clinic_code}/antrean/status/{kodepoli}/{tanggalperiksa}"): "bpjs_protocol",
+    ("POST", "/bpjs/fktp/{clinic_code}/antrean"): "bpjs_protocol",
+    (
+        "GET",
+        "/bpjs/fktp/{clinic_code}/antrean/sisapeserta/{nomorkartu}/{kodepoli}/{tanggalperiksa}",
+    ): "bpjs_protocol",
+    ("PUT", "/bpjs/fktp/{clinic_code}/antrean/batal"): "bpjs_protocol",
+    ("POST", "/bpjs/fktp/{clinic_code}/peserta"): "bpjs_protocol",
 }
 
 
@@ -154,6 +173,7 @@ class Setting:
     victim_device_id: int
     victim_user_id: int
     names: Iterator[int]
+    outbox_id: int = 0  # a failed BPJS outbox row of the world's clinic
 
     def headers(self, identity: str) -> Headers:
         world, other = self.world, self.other
@@ -174,11 +194,16 @@ class Setting:
         world = self.world
         return template.format(
             clinic_id=world.clinic_id,
+            clinic_code=world.clinic["code"],
+            kodepoli="001",
+            tanggalperiksa="2026-11-23",
+            nomorkartu="0001234567890",
             service_id=world.services["A"]["id"],
             counter_id=world.counters["Loket 1"]["id"],
             ticket_id=self.ticket["id"],
             device_id=self.victim_device_id,
             user_id=self.victim_user_id,
+            outbox_id=self.outbox_id,
         )
 
     def request(self, method: str, template: str) -> dict[str, Any]:
@@ -193,6 +218,7 @@ class Setting:
                 "json": {"code": f"NEW{n}", "name": f"Puskesmas {n}", "timezone": "Asia/Jakarta"}
             },
             ("PATCH", "/api/v1/clinics/{clinic_id}"): lambda: {"json": {"address": f"Jalan {n}"}},
+            ("PUT", "/api/v1/clinics/{clinic_id}/bpjs"): lambda: {"json": {"enabled": n % 2 == 0}},
             ("POST", "/api/v1/clinics/{clinic_id}/services"): lambda: {
                 "json": {
                     "name": f"Layanan {n}",
@@ -257,7 +283,32 @@ def _setting(client: TestClient) -> Setting:
         },
     ).json()
     login(client, "klandasan.login", STAFF_PASSWORD)
-    return Setting(world, other, ticket, other_ticket, device["id"], user["id"], itertools.count())
+    outbox_id = failed_outbox_row(client, world.clinic_id, ticket)
+    return Setting(
+        world, other, ticket, other_ticket, device["id"], user["id"], itertools.count(), outbox_id
+    )
+
+
+def failed_outbox_row(client: TestClient, clinic_id: int, ticket: Json) -> int:
+    """A BPJS call BPJS refused, for the outbox's routes (retried, it is refused again: 409)."""
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        row = BpjsOutbox(
+            clinic_id=clinic_id,
+            ticket_id=ticket["id"],
+            ticket_code=ticket["code"],
+            kind=OutboxKind.batal,
+            payload={"nomorkartu": "0001234567890", "kodepoli": "001", "tanggalperiksa": "x"},
+            state=OutboxState.failed,
+            created_at=now,
+            next_attempt_at=now,
+            last_error="201: Antrean Tidak Ditemukan",
+        )
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        return row.id
 
 
 def database_state(engine: Engine, metadata: MetaData) -> str:

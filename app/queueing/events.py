@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col
 
 from app.after_commit import Commit, TicketBrief, note_event
+from app.bpjs.outbox.plan import write_outbox
 from app.models import Clinic, EventRow, EventType, TicketEvent
 from app.prepared import Prepared, RowInsert
 from app.queueing.legs import insert_legs, record_leg, write_legs
@@ -88,7 +89,7 @@ def record(
     )
     record_leg(session, ticket, event)
     channel = ticket.channel.value if event_type is EventType.issued else None
-    brief = TicketBrief(ticket.ticket_id, ticket.code, ticket.priority)
+    brief = TicketBrief(ticket.ticket_id, ticket.code, ticket.priority, ticket.channel)
     note_event(session, event, brief, channel=channel)
     return event
 
@@ -101,10 +102,13 @@ def end_command(session: Session) -> None:
 def end_transaction(session: Session, commit: Commit) -> None:
     """The transaction's last writes, for all its commands: rollups, then each clinic's seqs
     (clinics in id order, so two transactions never lock two clinics in opposite orders),
-    then the events."""
+    then the events; the BPJS outbox rows the events call for before the seqs."""
     insert_legs(session, commit)
     write_shifts(session, commit.rollup_shifts)
     commit.rollup_shifts = []
+    # What BPJS is owed, committed with the events or not at all (before the clinic rows are
+    # locked: they are held only across the seqs, the events and the COMMIT).
+    write_outbox(session, commit)
     by_clinic: dict[int, list[EventRow]] = {}
     for event in commit.events:
         by_clinic.setdefault(event.clinic_id, []).append(event)

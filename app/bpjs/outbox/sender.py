@@ -1,0 +1,75 @@
+"""Sends an outbox row to BPJS with its clinic's credentials, through the bridge's client."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.bpjs.calls import Batal, Panggil
+from app.bpjs.client import DEFAULT_TIMEOUT, BpjsClient, Credentials
+from app.bpjs.credentials import ClearCredentials, CredentialsUnreadable, clear_credentials
+from app.bpjs.outcome import Outcome, Rejected
+from app.models import OutboxKind
+from app.models.bpjs import BpjsSettings
+
+PATHS = {OutboxKind.panggil: Panggil.path, OutboxKind.batal: Batal.path}
+
+NOT_SET_UP = "The clinic's BPJS bridge is off or its credentials are not all set"
+UNREADABLE = "The clinic's BPJS credentials cannot be read (the secret key changed)"
+
+
+class ClientSender:
+    """A `Sender` (app/bpjs/outbox/deliver.py): each clinic's credentials read when its row is
+    sent (an admin's change applies to the next call), one client kept per set of them.
+    `transport`: where the calls go instead of the network (the fake BPJS, in tests);
+    `clock`: the signatures' time (epoch seconds)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        secret_key: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.secret_key = secret_key
+        self.timeout = timeout
+        self.transport = transport
+        self._clients: dict[Credentials, BpjsClient] = {}
+
+    async def __call__(
+        self, clinic_id: int, kind: OutboxKind, payload: dict[str, Any]
+    ) -> Outcome[Any]:
+        try:
+            clear = await asyncio.to_thread(self._read, clinic_id)
+        except CredentialsUnreadable:
+            return Rejected(0, UNREADABLE, kind="auth")
+        if clear is None:
+            return Rejected(0, NOT_SET_UP, kind="auth")
+        credentials = Credentials(clear.cons_id, clear.cons_secret, clear.user_key, clear.base_url)
+        client = self._clients.get(credentials)
+        if client is None:
+            client = BpjsClient(
+                credentials, timeout=self.timeout, transport=self.transport, clock=self.clock
+            )
+            self._clients[credentials] = client
+        return await client.send("POST", PATHS[kind], payload)
+
+    def _read(self, clinic_id: int) -> ClearCredentials | None:
+        with Session(self.engine) as session:
+            settings = session.get(BpjsSettings, clinic_id)
+            if settings is None or not settings.enabled:
+                return None
+            return clear_credentials(settings, self.secret_key)
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
