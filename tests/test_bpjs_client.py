@@ -287,6 +287,14 @@ async def test_a_wrong_address_is_rejected_not_retried(fake: FakeBpjs) -> None:
         assert await client.ref_poli(DAY) == Rejected(404, "HTTP 404", kind="http")
 
 
+async def test_an_address_that_is_not_one_is_rejected(fake: FakeBpjs) -> None:
+    async with BpjsClient(fake.credentials("bpjs.example/antreanfktp")) as client:
+        outcome = await client.ref_poli(DAY)
+    assert isinstance(outcome, Rejected)
+    assert (outcome.kind, outcome.code) == ("http", 0)
+    assert outcome.message.startswith("not a usable BPJS address")
+
+
 async def test_a_timeout_is_transient_and_the_resend_finds_it_taken(
     fake: FakeBpjs, server: FakeBpjsServer
 ) -> None:

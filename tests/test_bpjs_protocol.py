@@ -3,6 +3,7 @@ encryption. The vectors come from outside this code: BPJS's published HMAC examp
 and the JavaScript lz-string 1.5.0 (BPJS's format) run on the texts below."""
 
 import base64
+import json
 
 import pytest
 
@@ -14,6 +15,7 @@ from app.bpjs.crypto import (
     lz_decompress,
     response_key,
 )
+from app.bpjs.outcome import Delivered, Rejected, Transient, read_envelope
 from app.bpjs.signature import (
     hmac_sha256_base64,
     signature,
@@ -140,3 +142,54 @@ def test_not_an_encrypted_answer_is_a_clear_error(sealed: str) -> None:
 def test_not_lz_string_is_a_clear_error(text: str) -> None:
     with pytest.raises(DecryptError):
         lz_decompress(text)
+
+
+def _open(sealed: str) -> object:
+    return decrypt_response(sealed, **CONS)
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _env(code: object, message: str = "Ok", key: str = "metadata", **more: object) -> bytes:
+    return _json({key: {"code": code, "message": message}, **more})
+
+
+NO_ENVELOPE = Transient("garbled", "HTTP 200: no BPJS envelope")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reads", "expected"),
+    [
+        # code as text, PCare's metaData spelling, the catalog's code 1 for "OK" lists
+        (200, _env("200", "OK"), False, Delivered(None, 200, "OK")),
+        (200, _env(201, "Gagal", "metaData"), False, Rejected(201, "Gagal")),
+        (200, _env(1, "OK", response=POLI_SEALED), True, Delivered(POLI, 1, "OK")),
+        (200, _env(401, "Unauthorized"), False, Rejected(401, "Unauthorized", kind="auth")),
+        (401, b"", False, Rejected(401, "HTTP 401", kind="auth")),
+        (302, b"", False, Rejected(302, "HTTP 302", kind="http")),
+        (404, b"<html>Not Found</html>", False, Rejected(404, "HTTP 404", kind="http")),
+        (400, _env(201, "NIK harus 16 digit"), False, Rejected(201, "NIK harus 16 digit")),
+        (502, _env(200), False, Transient("server", "HTTP 502")),
+        (429, b"", False, Transient("server", "HTTP 429")),
+        (200, b"<html>maintenance</html>", False, NO_ENVELOPE),
+        (200, _env(True), False, NO_ENVELOPE),
+        (200, _json([{"metadata": {"code": 200}}]), False, NO_ENVELOPE),
+        # A write is delivered on its metadata; a read needs the response to open.
+        (200, _env(200, response="Ok"), False, Delivered("Ok", 200, "Ok")),
+        (200, _env(200, response="Ok"), True, Transient("garbled", "response is not base64")),
+    ],
+)
+def test_answers_are_read_into_outcomes(
+    status: int, body: bytes, reads: bool, expected: object
+) -> None:
+    assert read_envelope(status, body, _open, reads=reads) == expected
+
+
+def test_already_registered_is_delivered_only_for_tambah_antrean() -> None:
+    body = _json({"metadata": {"code": 201, "message": "Peserta sudah terdaftar di poli ..."}})
+    assert read_envelope(200, body, _open, add=True) == Delivered(
+        None, 201, "Peserta sudah terdaftar di poli ...", duplicate=True
+    )
+    assert read_envelope(200, body, _open) == Rejected(201, "Peserta sudah terdaftar di poli ...")

@@ -95,6 +95,9 @@ class BpjsClient:
         headers = signed_headers(creds.cons_id, creds.cons_secret, creds.user_key, timestamp)
         try:
             answer = await self._http.request(method, path.lstrip("/"), headers=headers, json=body)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            # The clinic's BPJS address is not one: resending cannot help, fixing it does.
+            return Rejected(0, f"not a usable BPJS address: {exc}", kind="http")
         except httpx.TimeoutException as exc:
             return Transient("timeout", f"{type(exc).__name__}: no answer in time")
         except httpx.ConnectError as exc:

@@ -36,7 +36,8 @@ class Rejected:
     code: int
     message: str
     # business: BPJS's own rule (metadata code); auth: credentials, signature or clock;
-    # http: an HTTP refusal without BPJS's envelope (a wrong base URL, most likely).
+    # http: an HTTP refusal or redirect without BPJS's envelope, or an address that is not
+    # one (a wrong base URL, most likely).
     kind: Literal["business", "auth", "http"] = "business"
     retryable: bool = False
 
@@ -82,7 +83,9 @@ def read_envelope(
     if status in (401, 403) or (meta is not None and meta[0] in (401, 403)):
         message = meta[1] if meta else f"HTTP {status}"
         return Rejected(meta[0] if meta else status, message, kind="auth")
-    if status >= 400 and meta is None:
+    if status >= 300 and meta is None:
+        # A redirect or a 404 without BPJS's envelope: the address is wrong (http for https,
+        # a path typo); resending cannot help, fixing it does.
         return Rejected(status, f"HTTP {status}", kind="http")
     if envelope is None or meta is None:
         return Transient("garbled", f"HTTP {status}: no BPJS envelope")
