@@ -381,3 +381,15 @@ async def test_fake_as_its_own_process_is_steered_over_its_control_paths() -> No
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_a_long_reference_list_arrives_whole(fake: FakeBpjs, client: BpjsClient) -> None:
+    doctors = [
+        {"namadokter": f"dr. Dokter {i}", "kodedokter": 1000 + i, "jampraktek": "08:00-12:00"}
+        for i in range(300)
+    ]
+    fake.set_reference(dokter={"001": doctors})
+    outcome = await client.ref_dokter("001", DAY)
+    assert isinstance(outcome, Delivered)
+    assert [d.kodedokter for d in outcome.value] == list(range(1000, 1300))
+    assert outcome.value[-1] == RefDokter(1299, "dr. Dokter 299", "08:00-12:00", None)

@@ -4,6 +4,8 @@ Every call answers an Outcome (outcome.py) and never raises for what BPJS or the
 does: the outbox decides from it whether to send again.
 """
 
+import asyncio
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +35,8 @@ T = TypeVar("T")
 
 # BPJS's development service; production is https://apijkn.bpjs-kesehatan.go.id/antreanfktp.
 DEFAULT_BASE_URL = "https://apijkn-dev.bpjs-kesehatan.go.id/antreanfktp_dev"
+# Answers larger than this are opened in a worker thread.
+OFF_LOOP_BYTES = 4096
 # Short: a call waits in the outbox, never in front of a patient, and BPJS is slow when down.
 DEFAULT_TIMEOUT = 10.0
 
@@ -110,13 +114,18 @@ class BpjsClient:
                 sealed, cons_id=creds.cons_id, cons_secret=creds.cons_secret, timestamp=timestamp
             )
 
-        return read_envelope(
+        read = functools.partial(
+            read_envelope,
             answer.status_code,
             answer.content,
             open_response,
             add=path.strip("/") == AddAntrean.path,
             reads=reads,
         )
+        if len(answer.content) > OFF_LOOP_BYTES:
+            # The pure-Python LZ-string takes ~40 ms for a 200-doctor list: not on the loop.
+            return await asyncio.to_thread(read)
+        return read()
 
     async def deliver(self, call: Call) -> Outcome[Any]:
         """Send a call kept as data (the outbox's)."""
