@@ -6,11 +6,14 @@ event, the display feed or a public answer. docs/bpjs.md says what each kept fie
 """
 
 from datetime import date, datetime
+from typing import Annotated
 
+from pydantic import StringConstraints
 from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import BigId, UTCDateTime, utcnow
+from app.models.types import Password, Username
 
 
 class BpjsSettings(SQLModel, table=True):
@@ -80,3 +83,38 @@ class BpjsNewPatient(SQLModel, table=True):
     registered_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+# --- the admin API's models ----------------------------------------------------------------
+
+# A consumer credential as BPJS issues it: printable, no spaces.
+Credential = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[!-~]+$")]
+BaseUrl = Annotated[str, StringConstraints(max_length=300, pattern=r"^https?://[!-~]+$")]
+
+
+class BpjsSettingsUpdate(SQLModel):
+    """Only the fields sent change: a credential left out keeps its stored value (the API
+    never shows one back); null clears it."""
+
+    enabled: bool = Field(default=None)
+    base_url: BaseUrl | None = None
+    cons_id: Credential | None = None
+    cons_secret: Credential | None = None
+    user_key: Credential | None = None
+    username: Username | None = None
+    password: Password = Field(default=None)
+
+
+class BpjsSettingsPublic(SQLModel):
+    """The bridge's settings without a secret: only whether each is set."""
+
+    clinic_id: int
+    enabled: bool
+    base_url: str | None
+    username: str | None
+    cons_id_set: bool
+    cons_secret_set: bool
+    user_key_set: bool
+    password_set: bool
+    # Where BPJS calls the clinic (register `https://<host>` + this with BPJS).
+    endpoint_path: str

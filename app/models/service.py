@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from pydantic import StringConstraints
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.types import Minutes, Name, Prefix, Quota
@@ -36,7 +36,8 @@ class ServiceBase(SQLModel):
 class Service(ServiceBase, table=True):
     __table_args__ = (
         UniqueConstraint("clinic_id", "prefix"),
-        UniqueConstraint("clinic_id", "bpjs_poli_code"),
+        # An index rather than a constraint: SQLite adds one without rebuilding the table.
+        Index("uq_service_clinic_id_bpjs_poli_code", "clinic_id", "bpjs_poli_code", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -20,11 +20,14 @@ UTCDateTime = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("service") as batch:
-        batch.add_column(sa.Column("bpjs_poli_code", sa.String(length=16), nullable=True))
-        batch.create_unique_constraint(
-            "uq_service_clinic_id_bpjs_poli_code", ["clinic_id", "bpjs_poli_code"]
-        )
+    # Added in place (no batch): SQLite would rebuild `service`, which tickets refer to.
+    op.add_column("service", sa.Column("bpjs_poli_code", sa.String(length=16), nullable=True))
+    op.create_index(
+        "uq_service_clinic_id_bpjs_poli_code",
+        "service",
+        ["clinic_id", "bpjs_poli_code"],
+        unique=True,
+    )
     op.create_table(
         "bpjs_settings",
         sa.Column("clinic_id", sa.Integer(), nullable=False),
@@ -88,6 +91,5 @@ def downgrade() -> None:
     op.drop_index("ix_bpjs_booking_card_day", table_name="bpjs_booking")
     op.drop_table("bpjs_booking")
     op.drop_table("bpjs_settings")
-    with op.batch_alter_table("service") as batch:
-        batch.drop_constraint("uq_service_clinic_id_bpjs_poli_code", type_="unique")
-        batch.drop_column("bpjs_poli_code")
+    op.drop_index("uq_service_clinic_id_bpjs_poli_code", table_name="service")
+    op.drop_column("service", "bpjs_poli_code")
