@@ -102,11 +102,18 @@ class ClinicDay:
         self.pushes += 1
         heapq.heappush(self.heap, (ts, self.pushes, handler, subject))
 
-    def _apply(self, ticket: SimTicket, action: Action, **fields: Any) -> SimEvent:
+    def _apply(self, ticket: SimTicket, action: Action, counter: int | None = None,
+               user: int | None = None, device: int | None = None,
+               to_service: int | None = None) -> SimEvent:  # fmt: skip
         """The state machine's answer applied to the ticket, and the event it logs."""
         moved = step(ticket.status, action)
         ticket.status = moved.status
-        return self.day.add(ticket, self.now, moved.event, **fields)
+        day = self.day
+        day.order += 1
+        event = SimEvent(ticket, self.now, moved.event, day.order, counter, user, device,
+                         to_service)  # fmt: skip
+        day.events.append(event)
+        return event
 
     def _told(self, event: SimEvent) -> None:
         for observer in self.observers:
@@ -148,7 +155,7 @@ class ClinicDay:
 
     def _call(self, counter: Counter, ticket: SimTicket, queue: Queue) -> None:
         now, rng, shares = self.now, self.rng, self.shares
-        event = self._apply(ticket, Action.call, counter_id=counter.id, user_id=counter.user_id)
+        event = self._apply(ticket, Action.call, counter.id, counter.user_id)
         ticket.counter_id = counter.id
         counter.held, counter.called_ts, counter.started_ts = ticket, now, None
         if ticket.waits[-1] is None:
@@ -193,13 +200,12 @@ class ClinicDay:
         ticket.waits.append(None)
         queue = self.queues[entry]
         if patient.channel is Channel.kiosk:
-            event = self._apply(ticket, Action.issue, to_service_id=queue.id,
-                                device_id=clinic.kiosk)  # fmt: skip
+            event = self._apply(ticket, Action.issue, None, None, clinic.kiosk, queue.id)
         elif patient.channel is Channel.staff:
-            event = self._apply(ticket, Action.issue, to_service_id=queue.id,
-                                user_id=self.model.desk_user[entry])  # fmt: skip
+            user = self.model.desk_user[entry]
+            event = self._apply(ticket, Action.issue, None, user, None, queue.id)
         else:
-            event = self._apply(ticket, Action.issue, to_service_id=queue.id)
+            event = self._apply(ticket, Action.issue, to_service=queue.id)
         self.day.tickets.append(ticket)
         queue.push(ticket, self.now)
         if self.estimate is not None:
@@ -216,37 +222,35 @@ class ClinicDay:
         _, action = counter.plan.pop()
         ticket = counter.held
         assert ticket is not None
-        fields = {"counter_id": counter.id, "user_id": counter.user_id}
         if action is Action.no_show:
-            event = self._apply(ticket, action, **fields)
+            event = self._apply(ticket, action, counter.id, counter.user_id)
             self._release(counter)
             self._told(event)
             self._maybe_back(ticket)
             self._next(counter)
         elif action is Action.complete or action is Action.transfer:
-            self._end_leg(counter, ticket, action, fields)
+            self._end_leg(counter, ticket, action)
         else:
             if action is Action.recall:
                 ticket.recall_count += 1
             else:
                 counter.started_ts = self.now
-            self._told(self._apply(ticket, action, **fields))
+            self._told(self._apply(ticket, action, counter.id, counter.user_id))
             self._at(counter.plan[-1][0], self._step, counter)
 
-    def _end_leg(self, counter: Counter, ticket: SimTicket, action: Action,
-                 fields: dict[str, Any]) -> None:  # fmt: skip
+    def _end_leg(self, counter: Counter, ticket: SimTicket, action: Action) -> None:
         queue = self.queues[ticket.path[ticket.leg - 1]]
         assert counter.called_ts is not None
         queue.finished.append(
             FinishedLeg(ticket, counter.id, counter.called_ts, counter.started_ts, self.now)
         )
         if action is Action.complete:
-            event = self._apply(ticket, action, **fields)
+            event = self._apply(ticket, action, counter.id, counter.user_id)
             self._release(counter)
             self._told(event)
         else:
             following = self.queues[ticket.path[ticket.leg]]
-            event = self._apply(ticket, action, to_service_id=following.id, **fields)
+            event = self._apply(ticket, action, counter.id, counter.user_id, None, following.id)
             self._release(counter)
             ticket.leg += 1
             ticket.service_id = following.id
@@ -285,7 +289,7 @@ class ClinicDay:
             return
         assert ticket.counter_id is not None
         user = self.model.clinic.staff[ticket.counter_id]
-        event = self._apply(ticket, Action.requeue, user_id=user)
+        event = self._apply(ticket, Action.requeue, None, user)
         ticket.counter_id = None
         ticket.requeued = True
         queue = self.queues[ticket.path[ticket.leg - 1]]
@@ -318,7 +322,7 @@ class ClinicDay:
             if ticket.status in STILL_OPEN:
                 held = ticket.status in (TicketStatus.called, TicketStatus.serving)
                 self.queues[ticket.path[ticket.leg - 1]].take(ticket)
-                event = self._apply(ticket, Action.expire, counter_id=ticket.counter_id)
+                event = self._apply(ticket, Action.expire, ticket.counter_id)
                 if held and ticket.counter_id is not None:
                     self._release(self.counters[ticket.counter_id])
                 self._told(event)
