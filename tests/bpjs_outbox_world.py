@@ -1,6 +1,8 @@
 """The BPJS outbox's tests: a clinic with its bridge pointed at the fake BPJS, and the calls
 the fake received."""
 
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from app.bpjs.fake import Consumer, FakeBpjs
-from app.models import BpjsOutbox
+from app.models import BpjsOutbox, OutboxState
 from app.models.bpjs import BpjsBooking
 from tests.bpjs_mjkn import MobileJkn, bridge_on, outcome
 from tests.clock import FakeClock
@@ -49,11 +51,32 @@ def book(mjkn: MobileJkn, engine: Engine, nomorkartu: str, kodepoli: str = "001"
     return {"id": ticket_id, "code": answer.json()["response"]["nomorantrean"]}
 
 
+def stop_worker(client: TestClient) -> None:
+    """Deliveries only when the test asks (`deliver`): the worker would race the clock the
+    test moves by hand (a lease lapses in a simulated jump while a real call is out)."""
+    client.portal.call(client.app.state.bpjs_outbox.stop)  # type: ignore[union-attr, attr-defined]
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.01)
+
+
 def deliver(client: TestClient, clock: FakeClock) -> int:
     """One delivery pass at the clock's time, on the app's event loop."""
     delivery = client.app.state.bpjs_outbox.delivery  # type: ignore[attr-defined]
     attempts: int = client.portal.call(delivery.deliver_due, clock.now)  # type: ignore[union-attr]
     return attempts
+
+
+def quiet(engine: Engine, timeout: float = 5.0) -> None:
+    """Wait until no row is being sent (the worker, woken by a commit, may be sending)."""
+    deadline = time.monotonic() + timeout
+    while any(row.state is OutboxState.sending for row in outbox(engine)):
+        assert time.monotonic() < deadline, "a row stayed in sending"
+        time.sleep(0.01)
 
 
 def received(fake: FakeBpjs, *, delivered_only: bool = True) -> list[Sent]:

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from app.after_commit import Commit, TicketBrief
@@ -25,7 +26,10 @@ from tests.bpjs_outbox_world import (
     fake_bpjs,
     outbox,
     panggil,
+    quiet,
     received,
+    stop_worker,
+    wait_until,
 )
 from tests.clock import FakeClock
 from tests.world import World
@@ -39,6 +43,11 @@ def fake(clock: FakeClock) -> FakeBpjs:
 @pytest.fixture
 def app(settings: Settings, engine: Engine, clock: FakeClock, fake: FakeBpjs) -> FastAPI:
     return create_app(settings, engine=engine, clock=clock, bpjs_transport=fake.transport())
+
+
+@pytest.fixture
+def manual(client: TestClient) -> None:
+    stop_worker(client)
 
 
 def test_a_booking_called_transferred_and_done_reports_its_first_call_only(
@@ -60,7 +69,9 @@ def test_a_booking_called_transferred_and_done_reports_its_first_call_only(
     assert world.call("Ruang Umum").json()["id"] == booked["id"]
     assert world.act(booked, "complete").status_code == 200
     assert world.act(walk_in, "complete").status_code == 200
-    deliver(world.client, clock)
+    # The worker, woken by the call's commit, sent it by itself.
+    wait_until(lambda: bool(received(fake)))
+    quiet(engine)
     assert received(fake) == [panggil(card(1), 1, called_at, TODAY)]
     [row] = outbox(engine)
     assert (row.kind, row.status, row.state, row.attempts) == (
@@ -72,6 +83,7 @@ def test_a_booking_called_transferred_and_done_reports_its_first_call_only(
     assert row.ticket_code == booked["code"]
 
 
+@pytest.mark.usefixtures("manual")
 def test_a_no_show_sends_tidak_hadir_and_a_requeued_patient_who_comes_hadir_again(
     world: World, engine: Engine, fake: FakeBpjs, clock: FakeClock
 ) -> None:
@@ -95,6 +107,7 @@ def test_a_no_show_sends_tidak_hadir_and_a_requeued_patient_who_comes_hadir_agai
     ]
 
 
+@pytest.mark.usefixtures("manual")
 def test_the_clinics_cancellations_send_batal_and_bpjs_own_sends_nothing_back(
     world: World, engine: Engine, fake: FakeBpjs, clock: FakeClock
 ) -> None:
@@ -127,6 +140,7 @@ def test_a_cancellation_without_staff_is_the_patients_and_bpjs_own_is_not_sent()
     assert plan_rows([cancelled()], {9: flagged}, {}, commit) == []
 
 
+@pytest.mark.usefixtures("manual")
 def test_a_clinic_whose_bridge_is_off_writes_nothing(
     world: World, engine: Engine, fake: FakeBpjs, clock: FakeClock
 ) -> None:
