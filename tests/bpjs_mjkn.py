@@ -4,7 +4,7 @@ BPJS's calls with its own headers and field names."""
 from dataclasses import dataclass, field
 from typing import Any
 
-from httpx import Response
+from httpx2 import Response
 
 from tests.world import Json, World
 

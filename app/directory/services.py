@@ -26,8 +26,29 @@ def _ensure_prefix_free(
         raise PrefixTaken()
 
 
+class BpjsPoliCodeTaken(Conflict):
+    code = "bpjs_poli_code_taken"
+    detail = "Another service of this clinic has this BPJS poli code"
+
+
+def _ensure_poli_code_free(
+    session: Session, clinic_id: int, code: str | None, *, except_id: int | None = None
+) -> None:
+    """Mobile JKN books by poli code: it must name one service of the clinic."""
+    if code is None:
+        return
+    existing = session.exec(
+        select(Service).where(
+            col(Service.clinic_id) == clinic_id, col(Service.bpjs_poli_code) == code
+        )
+    ).first()
+    if existing is not None and existing.id != except_id:
+        raise BpjsPoliCodeTaken()
+
+
 def create_service(session: Session, clinic_id: int, data: ServiceCreate) -> Service:
     _ensure_prefix_free(session, clinic_id, data.prefix)
+    _ensure_poli_code_free(session, clinic_id, data.bpjs_poli_code)
     service = Service.model_validate(data, update={"clinic_id": clinic_id})
     session.add(service)
     session.flush()
@@ -48,6 +69,10 @@ def update_service(
         # Codes are prefix + number of the day: a new prefix mid-day could repeat a code.
         if session.get(DailySequence, (service.id, today)) is not None:
             raise PrefixInUseToday()
+    if "bpjs_poli_code" in patch.model_fields_set:
+        _ensure_poli_code_free(
+            session, service.clinic_id, patch.bpjs_poli_code, except_id=service.id
+        )
     nullable = frozenset({"daily_quota", "target_wait_minutes", "bpjs_poli_code"})
     apply_patch(service, patch, nullable=nullable)
     session.add(service)
