@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from app.bpjs.fake import Consumer, FakeBpjs
+from app.bpjs.outbox.worker import OutboxWorker
 from app.models import BpjsOutbox, OutboxState
 from app.models.bpjs import BpjsBooking
 from tests.bpjs_mjkn import MobileJkn, bridge_on, outcome
@@ -54,7 +55,8 @@ def book(mjkn: MobileJkn, engine: Engine, nomorkartu: str, kodepoli: str = "001"
 def stop_worker(client: TestClient) -> None:
     """Deliveries only when the test asks (`deliver`): the worker would race the clock the
     test moves by hand (a lease lapses in a simulated jump while a real call is out)."""
-    client.portal.call(client.app.state.bpjs_outbox.stop)  # type: ignore[union-attr, attr-defined]
+    worker: OutboxWorker = client.app.state.bpjs_outbox  # type: ignore[attr-defined]
+    client.portal.call(worker.stop)  # type: ignore[union-attr]
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
