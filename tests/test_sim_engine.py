@@ -68,7 +68,7 @@ def check_day(day: Day, plan: ClinicPlan) -> None:
     held_by: dict[int, int] = {}  # ticket -> counter id
     previous = -math.inf
     for event in day.events:
-        ticket = id(event.ticket)
+        ticket = id(event.ticket)  # tickets have no ids before a replay
         assert event.ts >= previous, "the log is in time order"
         previous = event.ts
         assert event.ts >= last_ts.get(ticket, -math.inf)
@@ -85,8 +85,8 @@ def check_day(day: Day, plan: ClinicPlan) -> None:
             service[ticket] = names[event.to_service_id]
             visited.setdefault(ticket, []).append(service[ticket])
         if kind in (EventType.issued, EventType.transferred, EventType.requeued):
-            key = queue_key(at, event.ticket.priority, leads[service[ticket]])
-            waiting[service[ticket]][ticket] = (key, order[ticket])
+            joined = queue_key(at, event.ticket.priority, leads[service[ticket]])
+            waiting[service[ticket]][ticket] = (joined, order[ticket])
         elif kind is EventType.called:
             assert event.counter_id is not None
             counter = counter_names[event.counter_id]
@@ -98,8 +98,8 @@ def check_day(day: Day, plan: ClinicPlan) -> None:
             )
             mine = waiting[service[ticket]].pop(ticket)
             for other in clinic.counter_services[counter]:
-                for key in waiting[other].values():
-                    assert mine <= key, "called before a ticket with a smaller queue_key"
+                for theirs in waiting[other].values():
+                    assert mine <= theirs, "called before a ticket with a smaller queue_key"
         elif kind in (EventType.completed, EventType.no_show):
             del holds[held_by.pop(ticket)]
         elif kind in (EventType.cancelled, EventType.expired):
@@ -109,13 +109,13 @@ def check_day(day: Day, plan: ClinicPlan) -> None:
         if kind in (EventType.recalled, EventType.started):
             assert holds[event.counter_id or 0] == ticket
     assert not holds, "the sweep leaves no counter holding a ticket"
-    for ticket in day.tickets:
-        assert status[id(ticket)] in FINAL
-        path = list(ticket.path)
-        assert visited[id(ticket)] == path[: len(visited[id(ticket)])], "legs follow the journey"
-        if ticket.status is TicketStatus.done:
-            assert visited[id(ticket)] == path
-        assert ticket.status is status[id(ticket)], "the engine's status is the replayed one"
+    for sim in day.tickets:
+        assert status[id(sim)] in FINAL
+        path = list(sim.path)
+        assert visited[id(sim)] == path[: len(visited[id(sim)])], "legs follow the journey"
+        if sim.status is TicketStatus.done:
+            assert visited[id(sim)] == path
+        assert sim.status is status[id(sim)], "the engine's status is the replayed one"
 
 
 @pytest.mark.parametrize("name", ["small-puskesmas", "large-puskesmas"])
