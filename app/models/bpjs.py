@@ -55,8 +55,8 @@ class BpjsBooking(SQLModel, table=True):
     nomorkartu: str = Field(max_length=13)
     kodepoli: str = Field(max_length=16)
     tanggalperiksa: date
-    # Only what BPJS's own "tambah antrean" call needs for a walk-in; a Mobile JKN booking
-    # leaves them empty (BPJS has them already, and no later call needs them).
+    # What BPJS's "tambah antrean" call needs for a walk-in reported from the counter (nothing
+    # fills them yet); a Mobile JKN booking leaves them empty (BPJS has them, no call needs them).
     nik: str | None = Field(default=None, max_length=16)
     nohp: str | None = Field(default=None, max_length=20)
     norm: str | None = Field(default=None, max_length=32)
