@@ -3,6 +3,7 @@
 python -m app.sim scenarios/small-puskesmas.json --seed 7 --days 14
 python -m app.sim scenarios/large-puskesmas.json --days 60 --json
 python -m app.sim scenarios/large-puskesmas.json --days 365 --bench   # events/s only
+python -m app.sim scenarios/small-puskesmas.json --days 30 --database sqlite:///sim.db
 """
 
 import argparse
@@ -12,8 +13,8 @@ import time
 from datetime import date
 
 from app.sim.engine import simulate
-from app.sim.record import Day
-from app.sim.scenario import ScenarioError, load_scenario
+from app.sim.record import Day, SimClinic
+from app.sim.scenario import Scenario, ScenarioError, load_scenario
 from app.sim.summary import DaySummary, summarize
 
 DEFAULT_START = date(2026, 1, 5)  # a Monday: runs without --start are reproducible
@@ -33,6 +34,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument(
         "--bench", action="store_true", help="only the totals and the speed (events/s)"
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="also load the days into this database (migrated first; the scenario's clinics "
+        "made there if missing), as the service would have written them",
     )
     arguments = parser.parse_args(argv)
     if arguments.days < 1:
@@ -65,12 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    clinics = _clinics_in(arguments.database, scenario) if arguments.database else None
     days: list[Day] = []
     began, cpu = time.perf_counter(), time.process_time()
     for day in simulate(scenario, seed=arguments.seed, days=arguments.days,
-                        start=arguments.start):  # fmt: skip
+                        start=arguments.start, clinics=clinics):  # fmt: skip
         days.append(day)
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    if arguments.database and clinics is not None:
+        print(_load(arguments.database, clinics, days), file=sys.stderr)
     events = sum(len(day.events) for day in days)
     totals: dict[str, object] = {
         "clinic_days": len(days),
@@ -93,6 +103,31 @@ def main(argv: list[str] | None = None) -> int:
         print(_line(summary))
     print(_totals(totals))
     return 0
+
+
+def _clinics_in(url: str, scenario: Scenario) -> list[SimClinic]:
+    # Imported here: the simulator itself needs no database.
+    from app.db import make_engine
+    from app.migrate import upgrade_to_head
+    from app.sim.seed import build_clinic
+
+    engine = make_engine(url)
+    try:
+        upgrade_to_head(engine)
+        return [build_clinic(engine, plan) for plan in scenario.clinics]
+    finally:
+        engine.dispose()
+
+
+def _load(url: str, clinics: list[SimClinic], days: list[Day]) -> str:
+    from app.sim.load import load_days
+
+    began = time.perf_counter()
+    loaded = load_days(url, clinics, days)
+    return (
+        f"loaded {loaded.tickets} tickets, {loaded.events} events and {loaded.legs} legs "
+        f"in {time.perf_counter() - began:.1f} s"
+    )
 
 
 def _totals(totals: dict[str, object]) -> str:
