@@ -26,6 +26,7 @@ CONTRACT = {
     "conflict", "illegal_transition", "service_closed", "transfer_only_service", "quota_full",
     "same_service", "idempotency_key_reused", "username_taken", "own_account",
     "counter_name_taken", "prefix_taken", "prefix_in_use_today", "clinic_code_taken",
+    "outbox_row_not_found", "outbox_row_not_failed",
 }  # fmt: skip
 
 # What a page may show for a failed call, by code. Codes a page acts on without words stay
@@ -58,7 +59,7 @@ SHOWN: dict[tuple[str, str], set[str]] = {
         "username_taken", "own_account", "conflict", "service_of_other_clinic", "invalid_input",
         "clinic_not_found", "service_not_found", "counter_not_found", "user_not_found",
         "device_not_found", "not_found", "admin_only", "clinic_admin_only", "other_clinic",
-        "forbidden", "device_not_allowed",
+        "forbidden", "device_not_allowed", "outbox_row_not_found", "outbox_row_not_failed",
     } | SERVER_TROUBLE,
     ("office", "office"): {
         "admin_only", "clinic_admin_only", "other_clinic", "forbidden", "device_not_allowed",

@@ -10,7 +10,7 @@
 
   var CLINIC_KEY = "antrean.admin.clinic";
   var TAB_KEY = "antrean.admin.tab";
-  var TABS = ["services", "counters", "devices", "users"];
+  var TABS = ["services", "counters", "devices", "users", "bpjs"];
   var VIEWS = ["admin-loading", "login-section", "not-allowed", "clinics-section", "clinic-detail"];
   var INDONESIAN_ZONES = ["Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura"];
   var OTHER_ZONES = ["UTC", "Asia/Dili", "Asia/Kuala_Lumpur", "Asia/Singapore", "Asia/Manila",
@@ -323,6 +323,7 @@
     if (name === "services") loadServices();
     else if (name === "counters") loadCounters();
     else if (name === "devices") loadDevices();
+    else if (name === "bpjs") A.adminBpjs.load(state.clinic);
     else loadUsers();
   }
 
@@ -687,6 +688,15 @@
   }
 
   /* ---------- wiring ---------- */
+
+  // What the BPJS tab (admin_bpjs.js) borrows of this page.
+  A.admin = {
+    request: request,
+    showErrors: showErrors,
+    busy: busy,
+    showFailure: showFailure,
+    current: function () { return state.tab === "bpjs" ? state.clinic : null; }
+  };
 
   A.loginForm.bind(afterLogin);
   $("#btn-logout").addEventListener("click", function () {

@@ -1,0 +1,138 @@
+/* Admin, BPJS tab: the clinic's bridge settings (PUT /clinics/{id}/bpjs: a secret left empty
+   keeps its stored value, which the API never shows back) and the outbox of calls to BPJS,
+   with a retry for the calls BPJS refused. Loaded before admin.js, which lends it its request
+   and form helpers (A.admin) and calls A.adminBpjs.load when the tab opens. */
+(function () {
+  "use strict";
+
+  var A = window.Antrean;
+  var t = A.t;
+  var $ = A.$;
+
+  function admin() { return A.admin; }
+
+  function clinicIdShown(clinicId) {
+    var clinic = admin().current();
+    return clinic !== null && clinic.id === clinicId;
+  }
+
+  function load(clinic) {
+    $("#bpjs-form-done").hidden = true;
+    admin().showErrors($("#bpjs-form-error"), null, $("#bpjs-form"));
+    loadSettings(clinic);
+    loadOutbox(clinic);
+  }
+
+  /* ---------- settings ---------- */
+
+  function loadSettings(clinic) {
+    admin().request("GET", "/clinics/" + clinic.id + "/bpjs").then(function (result) {
+      if (!clinicIdShown(clinic.id)) return;
+      var settings = result.data;
+      $("#bpjs-enabled").checked = !!settings.enabled;
+      $("#bpjs-base-url").value = settings.base_url || "";
+      $("#bpjs-username").value = settings.username || "";
+      [["#bpjs-cons-id", settings.cons_id_set], ["#bpjs-cons-secret", settings.cons_secret_set],
+        ["#bpjs-user-key", settings.user_key_set], ["#bpjs-password", settings.password_set]]
+        .forEach(function (entry) {
+          var input = $(entry[0]);
+          input.value = "";
+          input.placeholder = entry[1] ? t("admin.bpjs_secret_set") : t("admin.bpjs_secret_unset");
+        });
+      var url = location.protocol + "//" + location.host + settings.endpoint_path;
+      $("#bpjs-endpoint").textContent = t("admin.bpjs_endpoint", { url: url });
+    }, admin().showFailure);
+  }
+
+  function onSave(event) {
+    event.preventDefault();
+    var form = $("#bpjs-form");
+    var clinic = admin().current();
+    if (!clinic) return;
+    var body = {
+      enabled: $("#bpjs-enabled").checked,
+      base_url: $("#bpjs-base-url").value.trim() || null,
+      username: $("#bpjs-username").value.trim() || null
+    };
+    [["cons_id", "#bpjs-cons-id"], ["cons_secret", "#bpjs-cons-secret"],
+      ["user_key", "#bpjs-user-key"], ["password", "#bpjs-password"]].forEach(function (entry) {
+      var value = $(entry[1]).value;
+      if (value !== "") body[entry[0]] = value; // left empty: keep what is stored
+    });
+    $("#bpjs-form-done").hidden = true;
+    admin().busy(form, true);
+    admin().request("PUT", "/clinics/" + clinic.id + "/bpjs", body).then(function () {
+      admin().busy(form, false);
+      admin().showErrors($("#bpjs-form-error"), null, form);
+      $("#bpjs-form-done").hidden = false;
+      loadSettings(clinic);
+    }, function (error) {
+      admin().busy(form, false);
+      admin().showErrors($("#bpjs-form-error"), error, form);
+    });
+  }
+
+  /* ---------- outbox ---------- */
+
+  function callText(item) {
+    return item.kind === "batal" ? t("admin.bpjs_call.batal") : t("admin.bpjs_call.panggil_" + item.status);
+  }
+
+  function loadOutbox(clinic) {
+    var query = $("#bpjs-outbox-state").value;
+    var path = "/clinics/" + clinic.id + "/bpjs/outbox" + (query ? "?state=" + query : "");
+    admin().request("GET", path).then(function (result) {
+      if (!clinicIdShown(clinic.id)) return;
+      var page = result.data;
+      $("#bpjs-outbox-counts").textContent = t("admin.bpjs_counts", page.counts);
+      var body = A.clear($("#bpjs-outbox-table tbody"));
+      page.items.forEach(function (item) {
+        body.appendChild(row(clinic, item));
+      });
+      $("#bpjs-outbox-empty").hidden = page.items.length > 0;
+    }, function (error) {
+      admin().showErrors($("#bpjs-outbox-error"), error, null);
+    });
+  }
+
+  function row(clinic, item) {
+    var state = t("admin.bpjs_state." + item.state);
+    if (item.next_attempt_at && item.attempts > 0) {
+      state += " · " + t("admin.bpjs_next", { time: A.formatTime(item.next_attempt_at, clinic.timezone) });
+    }
+    var retry = item.state === "failed" ?
+      A.el("button", { type: "button", class: "secondary small", "data-retry": item.id,
+        text: t("admin.bpjs_retry"), onclick: function () { retryRow(clinic, item.id); } }) : null;
+    return A.el("tr", { "data-outbox-id": item.id, "data-state": item.state }, [
+      A.el("td", { text: A.formatTime(item.created_at, clinic.timezone) }),
+      A.el("td", { text: item.ticket_code }),
+      A.el("td", { text: callText(item) }),
+      A.el("td", { text: item.nomorkartu }),
+      A.el("td", { text: state }),
+      A.el("td", { text: String(item.attempts) }),
+      A.el("td", { text: item.last_error || "" }),
+      A.el("td", {}, [retry])
+    ]);
+  }
+
+  function retryRow(clinic, outboxId) {
+    admin().showErrors($("#bpjs-outbox-error"), null, null);
+    admin().request("POST", "/bpjs/outbox/" + outboxId + "/retry").then(function () {
+      loadOutbox(clinic);
+    }, function (error) {
+      admin().showErrors($("#bpjs-outbox-error"), error, null);
+      loadOutbox(clinic);
+    });
+  }
+
+  function refresh() {
+    var clinic = admin().current();
+    if (clinic) loadOutbox(clinic);
+  }
+
+  $("#bpjs-form").addEventListener("submit", onSave);
+  $("#bpjs-outbox-refresh").addEventListener("click", refresh);
+  $("#bpjs-outbox-state").addEventListener("change", refresh);
+
+  A.adminBpjs = { load: load };
+})();
