@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from app.queueing.estimate import (
+    GAP_WEIGHT,
     OVERDUE_SHARE,
     Pace,
     Usual,
@@ -97,7 +98,7 @@ def test_the_pace_counts_only_intervals_when_someone_waited() -> None:
     assert (pace.gaps, pace.gap_seconds) == (1, 180)
     pace = called(pace, at=NOW + 1080, waiting_after=1)
     assert pace.gaps == 2
-    assert pace.gap_seconds == pytest.approx(180 + (300 - 180) * 0.2)
+    assert pace.gap_seconds == pytest.approx(180 + (300 - 180) * GAP_WEIGHT)
     assert emptied(pace).busy_since is None
 
 

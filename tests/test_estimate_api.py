@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.queueing.estimate import Pace, called, estimated_wait_minutes
+from app.queueing.estimate import Pace, called, estimated_wait_minutes, joined
 from app.queueing.queries import service_days
 from tests.clock import FakeClock
 from tests.world import World
@@ -27,9 +27,13 @@ def test_a_tickets_estimates_are_the_estimators_for_the_kept_pace(
     clock.advance(minutes=1)
     mine = world.take("A")
 
-    # The same calls replayed through the estimator's own rules.
-    pace = called(Pace(), at=start.timestamp(), waiting_after=2)
+    # The same joins and calls replayed through the estimator's own rules.
+    pace = Pace()
+    for _ in range(3):
+        pace = joined(pace, at=start.timestamp(), priority=False)
+    pace = called(pace, at=start.timestamp(), waiting_after=2)
     pace = called(pace, at=(start + timedelta(minutes=3)).timestamp(), waiting_after=1)
+    pace = joined(pace, at=(start + timedelta(minutes=4)).timestamp(), priority=False)
     with Session(engine) as session:
         kept = service_days(session, [a], start.date())[a].pace
     assert kept == pace
@@ -41,7 +45,9 @@ def test_a_tickets_estimates_are_the_estimators_for_the_kept_pace(
         )
 
     assert mine["position"] == 1
-    assert mine["estimated_wait_minutes"] == expected(1) == 4
+    # The next call about a gap after the last (2.6 min, today's 3 min leaning on 5 / 2),
+    # one more gap, stretched by the priority tickets that may join ahead: 5 minutes.
+    assert mine["estimated_wait_minutes"] == expected(1) == 5
     assert mine["estimate_at_issue_minutes"] == mine["estimated_wait_minutes"]
 
     clock.advance(minutes=2)  # the next call is overdue now: the estimate follows the clock

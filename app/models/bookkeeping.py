@@ -20,8 +20,11 @@ class DailySequence(SQLModel, table=True):
 
     The wait estimator's pace (app/queueing/estimate.py), moved by each call: `gap_seconds`,
     a moving mean of the intervals between calls while someone waited, and `gaps` how many;
-    `busy_since`, the last call when someone still waited after it; `last_call_at`. Moments are
-    epoch seconds, so that SQLite and PostgreSQL subtract them alike.
+    `busy_since`, the last call when someone still waited after it; `last_call_at` and
+    `first_call_at`; moved by each ticket joining: `join_gap_seconds`, a moving mean of the
+    intervals between joins, `priority_share`, a moving share of priority tickets among them,
+    `last_join_at`. Moments are epoch seconds, so that SQLite and PostgreSQL subtract them
+    alike.
     """
 
     __tablename__ = "daily_sequence"
@@ -35,6 +38,10 @@ class DailySequence(SQLModel, table=True):
     gaps: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     busy_since: float | None = Field(default=None, sa_column=Column(Float))
     last_call_at: float | None = Field(default=None, sa_column=Column(Float))
+    first_call_at: float | None = Field(default=None, sa_column=Column(Float))
+    join_gap_seconds: float | None = Field(default=None, sa_column=Column(Float))
+    priority_share: float | None = Field(default=None, sa_column=Column(Float))
+    last_join_at: float | None = Field(default=None, sa_column=Column(Float))
 
 
 class IdempotencyRecord(SQLModel, table=True):

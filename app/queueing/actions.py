@@ -34,7 +34,7 @@ from app.queueing.estimate_now import estimate_now
 from app.queueing.expiry import expire_if_day_ended
 from app.queueing.localday import local_date
 from app.queueing.lookup import clinic_setup, counter_setup, service_in
-from app.queueing.numbering import ServiceDay, shift_waiting
+from app.queueing.numbering import Join, ServiceDay, shift_waiting
 from app.queueing.priority import queue_key
 from app.queueing.queries import queued_behind
 from app.queueing.rows import (
@@ -122,8 +122,13 @@ def _joined(
         counters=setup.counters_serving(ticket.service_id),
         position=position,
         now=now,
+        priority=ticket.priority is not Priority.none,
     )
     return position, estimate
+
+
+def _join(ticket: TicketRow, now: datetime) -> Join:
+    return Join(now.timestamp(), ticket.priority is not Priority.none)
 
 
 _LOCK_COUNTER = Prepared(
@@ -322,7 +327,13 @@ def requeue(session: Session, *, ticket_id: int, authorize: Authorize, now: date
     service = service_in(session, setup, ticket.service_id)
     ticket.counter_id = None
     ticket.queue_key = queue_key(now, ticket.priority, service.priority_lead_minutes)
-    day = shift_waiting(session, service_id=ticket.service_id, visit_date=ticket.visit_date, by=1)
+    day = shift_waiting(
+        session,
+        service_id=ticket.service_id,
+        visit_date=ticket.visit_date,
+        by=1,
+        join=_join(ticket, now),
+    )
     save_tickets(session, ticket)
     events.record(
         session,
@@ -348,7 +359,13 @@ def transfer(
     if not target.is_open:
         raise ServiceClosed()
     moved = step(ticket.status, Action.transfer)
-    day = shift_waiting(session, service_id=service_id, visit_date=ticket.visit_date, by=1)
+    day = shift_waiting(
+        session,
+        service_id=service_id,
+        visit_date=ticket.visit_date,
+        by=1,
+        join=_join(ticket, now),
+    )
     leaving = ticket.current_leg
     events.record(
         session,

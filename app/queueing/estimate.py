@@ -25,14 +25,23 @@ Constants were tuned on simulated days (bench/ewt.py, seeds 1-99), never on the 
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 # How far one new interval between calls moves today's mean interval.
-GAP_WEIGHT = 0.2
+GAP_WEIGHT = 0.07
 # How many of today's intervals weigh as much as the usual pace.
 PRIOR_WEIGHT = 4.0
 # The next call, once the expected one is overdue (counters paused), in gaps from now.
 OVERDUE_SHARE = 0.5
+# How far one join moves the mean interval between joins and the share of priority joins, and
+# that share before any join.
+JOIN_WEIGHT = 0.1
+PRIORITY_WEIGHT = 0.05
+PRIORITY_PRIOR = 0.15
+# Priority joins ahead of a regular ticket take at most this many times their share of the
+# joins in calls (more only while joins outrun calls; a burst at the door is not a rate).
+MAX_JUMP_FACTOR = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,9 @@ class Pace:
     busy_since: float | None = None  # the last call, when someone still waited after it
     last_call_at: float | None = None
     service_seconds: float | None = None  # moving mean of today's service times
+    join_gap_seconds: float | None = None  # moving mean of the intervals between joins
+    priority_share: float | None = None  # moving share of priority tickets among joins
+    last_join_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,21 +70,35 @@ def called(pace: Pace, *, at: float, waiting_after: int) -> Pace:
     """The pace after a call of the service at `at`, `waiting_after` still waiting."""
     gap, gaps = pace.gap_seconds, pace.gaps
     if pace.busy_since is not None:
-        sample = max(at - pace.busy_since, 0.0)
+        sample = at - pace.busy_since
         gap = sample if gap is None else gap + (sample - gap) * GAP_WEIGHT
         gaps += 1
-    return Pace(
-        gap_seconds=gap,
-        gaps=gaps,
-        busy_since=at if waiting_after > 0 else None,
-        last_call_at=at,
-        service_seconds=pace.service_seconds,
-    )
+    busy_since = at if waiting_after > 0 else None
+    return replace(pace, gap_seconds=gap, gaps=gaps, busy_since=busy_since, last_call_at=at)
+
+
+def joined(pace: Pace, *, at: float, priority: bool) -> Pace:
+    """The pace after a ticket joined the service's queue at `at` (issued, transferred in,
+    requeued)."""
+    join_gap = pace.join_gap_seconds
+    if pace.last_join_at is not None:
+        sample = at - pace.last_join_at
+        join_gap = sample if join_gap is None else join_gap + (sample - join_gap) * JOIN_WEIGHT
+    share = PRIORITY_PRIOR if pace.priority_share is None else pace.priority_share
+    share += (float(priority) - share) * PRIORITY_WEIGHT
+    return replace(pace, join_gap_seconds=join_gap, priority_share=share, last_join_at=at)
+
+
+def served(pace: Pace, *, seconds: float, weight: float) -> Pace:
+    """The pace after a leg was served in `seconds` (its moving mean moved by `weight`)."""
+    mean = pace.service_seconds
+    mean = seconds if mean is None else mean + (seconds - mean) * weight
+    return replace(pace, service_seconds=mean)
 
 
 def emptied(pace: Pace) -> Pace:
     """Nobody waits any more (the last waiting ticket cancelled): no interval is running."""
-    return Pace(pace.gap_seconds, pace.gaps, None, pace.last_call_at, pace.service_seconds)
+    return replace(pace, busy_since=None)
 
 
 def prior_gap(
@@ -98,6 +124,15 @@ def expected_gap(
     return (pace.gaps * pace.gap_seconds + PRIOR_WEIGHT * prior) / (pace.gaps + PRIOR_WEIGHT)
 
 
+def jump_share(pace: Pace, gap: float) -> float:
+    """The share of the service's calls that go to priority tickets joining later, ahead of a
+    regular ticket: their rate of joining times the interval between calls."""
+    if pace.join_gap_seconds is None or pace.priority_share is None:
+        return 0.0
+    rate = pace.priority_share / max(pace.join_gap_seconds, 1.0)
+    return min(rate * gap, MAX_JUMP_FACTOR * pace.priority_share, 0.9)
+
+
 def wait_seconds(
     position: int,
     *,
@@ -106,8 +141,13 @@ def wait_seconds(
     counters: int,
     usual: Usual | None = None,
     default_service_minutes: float = 5.0,
+    priority: bool = False,
+    lead_minutes: float = 60.0,
+    opens_at: float | None = None,
 ) -> float:
-    """Expected seconds until the ticket at `position` is called."""
+    """Expected seconds until the ticket at `position` is called. `priority`: the ticket's
+    (a regular one is passed by priority tickets joining within `lead_minutes`); `opens_at`:
+    when the service's first call usually comes, for a day without a call yet."""
     gap = expected_gap(
         pace, counters=counters, usual=usual, default_service_minutes=default_service_minutes
     )
@@ -117,30 +157,20 @@ def wait_seconds(
     elif pace.last_call_at is not None:
         since = max(now - pace.last_call_at, 0.0)
         first = max(gap * max(counters, 1) - since, 0.0) / max(counters, 1)
-    else:
-        first = 0.0  # nobody called yet today: the counters start with the first in line
-    return first + max(position, 0) * gap
+    else:  # nobody called yet today: the counters start with the first in line
+        first = max(opens_at - now, 0.0) if opens_at is not None else 0.0
+    wait = first + max(position, 0) * gap
+    if not priority:
+        share = jump_share(pace, gap)
+        # Passed over while waiting, by priority tickets joining within the lead only.
+        wait = min(wait / (1 - share), wait + share * lead_minutes * 60)
+    return wait
 
 
-def estimated_wait_minutes(
-    position: int,
-    *,
-    now: float,
-    pace: Pace,
-    counters: int,
-    usual: Usual | None = None,
-    default_service_minutes: float = 5.0,
-) -> int:
-    """The estimate as a patient sees it: whole minutes, rounded to the nearest."""
-    seconds = wait_seconds(
-        position,
-        now=now,
-        pace=pace,
-        counters=counters,
-        usual=usual,
-        default_service_minutes=default_service_minutes,
-    )
-    return max(round(seconds / 60), 0)
+def estimated_wait_minutes(position: int, **state: Any) -> int:
+    """The estimate as a patient sees it: whole minutes, rounded to the nearest
+    (`wait_seconds`'s arguments)."""
+    return max(round(wait_seconds(position, **state) / 60), 0)
 
 
 def rolling_estimate(position: int, mean_minutes: float, counters: int) -> int:

@@ -1,5 +1,5 @@
 """The service's estimate for a ticket now: the estimator (app/queueing/estimate.py) fed with
-the service's day row, its counters and its usual pace (app/queueing/estimate_history.py)."""
+the service's day row, its counters and its history (app/queueing/estimate_history.py)."""
 
 from datetime import datetime
 
@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from app.models import Clinic, Service
 from app.queueing.estimate import Pace, estimated_wait_minutes
-from app.queueing.estimate_history import usual_pace
+from app.queueing.estimate_history import history
 from app.queueing.localday import to_local
 from app.queueing.numbering import ServiceDay
 
@@ -21,24 +21,23 @@ def estimate_now(
     counters: int,
     position: int,
     now: datetime,
+    priority: bool = False,
 ) -> int:
-    """Whole minutes until the ticket at `position` in the service is called, as of `now`."""
+    """Whole minutes until the ticket at `position` in the service is called, as of `now`
+    (`priority`: the ticket's, a regular one can be passed over)."""
     local = to_local(now, clinic.timezone)
     assert local is not None
     assert clinic.id is not None
     assert service.id is not None
-    usual = usual_pace(
-        session,
-        clinic_id=clinic.id,
-        visit_date=local.date(),
-        hour=local.hour,
-        service_id=service.id,
-    )
+    past = history(session, clinic_id=clinic.id, visit_date=local.date(), timezone=clinic.timezone)
     return estimated_wait_minutes(
         position,
         now=now.timestamp(),
         pace=day.pace if day is not None else Pace(),
         counters=counters,
-        usual=usual,
+        usual=past.usual.get((service.id, local.hour)),
         default_service_minutes=service.default_service_minutes,
+        priority=priority,
+        lead_minutes=service.priority_lead_minutes,
+        opens_at=past.opens.get(service.id),
     )

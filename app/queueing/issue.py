@@ -26,7 +26,7 @@ from app.queueing.estimate_now import estimate_now
 from app.queueing.idempotency import IdempotencyKey, remember, replay
 from app.queueing.localday import local_date
 from app.queueing.lookup import service_in
-from app.queueing.numbering import take_number, ticket_code
+from app.queueing.numbering import Join, take_number, ticket_code
 from app.queueing.priority import queue_key
 from app.queueing.queries import queued_behind, ticket_answer
 from app.queueing.rows import TICKET_INSERT, TicketRow
@@ -74,12 +74,20 @@ def _issue(
 ) -> _Issued:
     clinic = setup.clinic
     service = _open_entry_service(session, setup, service_id)
-    today = local_date(clock(), clinic.timezone)
+    arrived = clock()
+    today = local_date(arrived, clinic.timezone)
     # A booking (BPJS's Mobile JKN) may be for a later day: its number is that day's.
     visit_date = today if booked_for is None else max(booked_for, today)
+    # Today's joins move the estimator's pace; a booking for a later day joins no queue yet.
+    join = Join(arrived.timestamp(), priority is not Priority.none)
     # On PostgreSQL the number's row lock is held until commit: every issuer of this service
     # waits for it, so nothing but the ticket's own writes follows it.
-    day = take_number(session, service_id=service_id, visit_date=visit_date)
+    day = take_number(
+        session,
+        service_id=service_id,
+        visit_date=visit_date,
+        join=join if visit_date == today else None,
+    )
     if service.daily_quota is not None and day.last_number > service.daily_quota:
         raise QuotaFull()
     # Read the clock after the number's lock, so numbers and arrival times agree in order.
@@ -99,6 +107,7 @@ def _issue(
         counters=setup.counters_serving(service_id),
         position=position,
         now=now,
+        priority=join.priority,
     )
     token = new_secret()
     ticket = TicketRow(

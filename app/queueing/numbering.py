@@ -23,13 +23,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal_column
+from sqlalchemy import Float, and_, bindparam, case, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.models import DailySequence
 from app.prepared import Prepared
-from app.queueing.estimate import GAP_WEIGHT, Pace
+from app.queueing.estimate import (
+    GAP_WEIGHT,
+    JOIN_WEIGHT,
+    PRIORITY_PRIOR,
+    PRIORITY_WEIGHT,
+    Pace,
+    joined,
+)
 
 _TABLE: Any = DailySequence.__table__  # type: ignore[attr-defined]
 
@@ -37,54 +44,81 @@ _TABLE: Any = DailySequence.__table__  # type: ignore[attr-defined]
 MEAN_WEIGHT = 0.1
 
 
+# Columns a change writes as given when it creates the day's row.
+_INSERTED = (
+    "service_id",
+    "visit_date",
+    "last_number",
+    "waiting",
+    "mean_service_seconds",
+    "last_call_at",
+    "first_call_at",
+    "last_join_at",
+    "priority_share",
+)
+_PACE = (
+    "gap_seconds",
+    "gaps",
+    "busy_since",
+    "last_call_at",
+    "join_gap_seconds",
+    "priority_share",
+    "last_join_at",
+)
+
+
+def _moved(mean: Any, sample: Any, weight: float) -> Any:
+    """A moving mean moved by a sample (set by it when there was none)."""
+    return func.coalesce(mean + (sample - mean) * weight, sample)
+
+
 def _build_upsert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = (
-        "service_id",
-        "visit_date",
-        "last_number",
-        "waiting",
-        "mean_service_seconds",
-        "last_call_at",
-    )
-    values: dict[str, Any] = {name: bindparam(name, type_=_TABLE.c[name].type) for name in columns}
+    values: dict[str, Any] = {
+        name: bindparam(name, type_=_TABLE.c[name].type) for name in _INSERTED
+    }
     values["gaps"] = literal_column("0")  # a new row has seen no interval yet
     statement = insert(_TABLE).values(values)
-    excluded = statement.excluded
-    t = _TABLE.c
-    mean = t.mean_service_seconds
-    sample = excluded.mean_service_seconds
-    call = excluded.last_call_at  # this change is a call of the service, at that moment
+    new, t = statement.excluded, _TABLE.c
+    mean, sample = t.mean_service_seconds, new.mean_service_seconds
+    call = new.last_call_at  # this change is a call of the service, at that moment
+    join = new.last_join_at  # this change is a ticket joining the queue, at that moment
     # Someone waited from the previous call to this one: the interval is the service's pace.
     timed = and_(call.is_not(None), t.busy_since.is_not(None))
-    interval = call - t.busy_since
+    joins = and_(join.is_not(None), t.last_join_at.is_not(None))
+    share = func.coalesce(t.priority_share, PRIORITY_PRIOR)
+    priority = bindparam("priority_join", type_=Float())
     return statement.on_conflict_do_update(
         index_elements=["service_id", "visit_date"],
         set_={
-            "last_number": t.last_number + excluded.last_number,
-            "waiting": t.waiting + excluded.waiting,
+            "last_number": t.last_number + new.last_number,
+            "waiting": t.waiting + new.waiting,
             "mean_service_seconds": case(
-                (sample.is_(None), mean),
-                else_=func.coalesce(mean + (sample - mean) * MEAN_WEIGHT, sample),
+                (sample.is_(None), mean), else_=_moved(mean, sample, MEAN_WEIGHT)
             ),
             "gap_seconds": case(
-                (
-                    timed,
-                    func.coalesce(
-                        t.gap_seconds + (interval - t.gap_seconds) * GAP_WEIGHT, interval
-                    ),
-                ),
+                (timed, _moved(t.gap_seconds, call - t.busy_since, GAP_WEIGHT)),
                 else_=t.gap_seconds,
             ),
             "gaps": t.gaps + case((timed, 1), else_=0),
             "busy_since": case(
-                (t.waiting + excluded.waiting <= 0, None),
+                (t.waiting + new.waiting <= 0, None),
                 (call.is_not(None), call),
                 else_=t.busy_since,
             ),
             "last_call_at": func.coalesce(call, t.last_call_at),
+            "first_call_at": func.coalesce(t.first_call_at, call),
+            "join_gap_seconds": case(
+                (joins, _moved(t.join_gap_seconds, join - t.last_join_at, JOIN_WEIGHT)),
+                else_=t.join_gap_seconds,
+            ),
+            "priority_share": case(
+                (join.is_not(None), share + (priority - share) * PRIORITY_WEIGHT),
+                else_=t.priority_share,
+            ),
+            "last_join_at": func.coalesce(join, t.last_join_at),
         },
-    ).returning(t.last_number, t.waiting, mean, t.gap_seconds, t.gaps, t.busy_since, t.last_call_at)
+    ).returning(t.last_number, t.waiting, mean, *(t[name] for name in _PACE))
 
 
 # A new row starts at the deltas (a first ticket: number 1, one waiting).
@@ -94,7 +128,7 @@ _UPSERT = Prepared(_build_upsert)
 @dataclass(frozen=True, slots=True)
 class ServiceDay:
     """A service's day after a change: its last number, waiting count, mean service time and
-    the estimator's pace."""
+    the estimator's pace (app/queueing/estimate.py)."""
 
     last_number: int
     waiting: int
@@ -103,6 +137,9 @@ class ServiceDay:
     gaps: int = 0
     busy_since: float | None = None
     last_call_at: float | None = None
+    join_gap_seconds: float | None = None
+    priority_share: float | None = None
+    last_join_at: float | None = None
 
     @property
     def pace(self) -> Pace:
@@ -112,7 +149,18 @@ class ServiceDay:
             busy_since=self.busy_since,
             last_call_at=self.last_call_at,
             service_seconds=self.mean_service_seconds,
+            join_gap_seconds=self.join_gap_seconds,
+            priority_share=self.priority_share,
+            last_join_at=self.last_join_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A ticket joining the service's queue: when (epoch seconds), and whether a priority one."""
+
+    at: float
+    priority: bool
 
 
 def _float(value: Any) -> float | None:
@@ -128,8 +176,12 @@ def _upsert(
     waiting: int = 0,
     service_seconds: float | None = None,
     call_at: float | None = None,
+    join: Join | None = None,
 ) -> ServiceDay:
-    number, count, mean, gap, gaps, busy_since, last_call = _UPSERT.one(
+    first_share = None
+    if join is not None:  # a new row's share: the prior moved by this join
+        first_share = joined(Pace(), at=join.at, priority=join.priority).priority_share
+    number, count, mean, gap, gaps, busy, last_call, join_gap, share, last_join = _UPSERT.one(
         session,
         {
             "service_id": service_id,
@@ -138,6 +190,10 @@ def _upsert(
             "waiting": waiting,
             "mean_service_seconds": service_seconds,
             "last_call_at": call_at,
+            "first_call_at": call_at,
+            "last_join_at": None if join is None else join.at,
+            "priority_share": first_share,
+            "priority_join": float(join is not None and join.priority),
         },
     )
     return ServiceDay(
@@ -146,14 +202,20 @@ def _upsert(
         _float(mean),
         _float(gap),
         int(gaps or 0),
-        _float(busy_since),
+        _float(busy),
         _float(last_call),
+        _float(join_gap),
+        _float(share),
+        _float(last_join),
     )
 
 
-def take_number(session: Session, *, service_id: int, visit_date: date) -> ServiceDay:
-    """The next ticket number (`last_number`), with the waiting count counting that ticket."""
-    return _upsert(session, service_id, visit_date, last_number=1, waiting=1)
+def take_number(
+    session: Session, *, service_id: int, visit_date: date, join: Join | None = None
+) -> ServiceDay:
+    """The next ticket number (`last_number`), with the waiting count counting that ticket
+    (and the estimator's pace, that ticket's `join`)."""
+    return _upsert(session, service_id, visit_date, last_number=1, waiting=1, join=join)
 
 
 def shift_waiting(
@@ -164,9 +226,11 @@ def shift_waiting(
     by: int,
     service_seconds: float | None = None,
     call_at: float | None = None,
+    join: Join | None = None,
 ) -> ServiceDay:
-    """A ticket entered (+1) or left (-1) the service's queue, (`service_seconds`) a leg was
-    served there in that time, (`call_at`, epoch seconds) the service called: the day after."""
+    """A ticket entered (+1, `join`) or left (-1) the service's queue, (`service_seconds`) a
+    leg was served there in that time, (`call_at`, epoch seconds) the service called: the day
+    after."""
     return _upsert(
         session,
         service_id,
@@ -174,6 +238,7 @@ def shift_waiting(
         waiting=by,
         service_seconds=service_seconds,
         call_at=call_at,
+        join=join,
     )
 
 

@@ -1,6 +1,7 @@
 """Read-side of the queue: positions, estimates, waiting counts and the clinic snapshot."""
 
 from collections import defaultdict
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from app.models import (
     Counter,
     CounterService,
     DailySequence,
+    Priority,
     Service,
     Ticket,
     TicketStatus,
@@ -104,10 +106,10 @@ def service_days(
     """Each service's kept day (number, waiting count, mean service time, the estimator's
     pace); services without a ticket that day have none."""
     table: Any = DailySequence.__table__  # type: ignore[attr-defined]
-    columns = ("last_number", "waiting", "mean_service_seconds", "gap_seconds", "gaps")
-    statement = sa_select(
-        table.c.service_id, *(table.c[name] for name in (*columns, "busy_since", "last_call_at"))
-    ).where(table.c.service_id.in_(service_ids), table.c.visit_date == visit_date)
+    kept = [field.name for field in fields(ServiceDay)]
+    statement = sa_select(table.c.service_id, *(table.c[name] for name in kept)).where(
+        table.c.service_id.in_(service_ids), table.c.visit_date == visit_date
+    )
     return {row[0]: ServiceDay(*row[1:]) for row in session.execute(statement)}
 
 
@@ -131,7 +133,7 @@ class WaitModel:
         self.counters = counters if counters is not None else _counters_per_service(session, ids)
         self.days = days if days is not None else service_days(session, ids, visit_date)
 
-    def estimate(self, service_id: int, position: int) -> int:
+    def estimate(self, service_id: int, position: int, *, priority: bool = False) -> int:
         return estimate_now(
             self.session,
             clinic=self.clinic,
@@ -140,6 +142,7 @@ class WaitModel:
             counters=self.counters.get(service_id, 0),
             position=position,
             now=self.now,
+            priority=priority,
         )
 
 
@@ -169,7 +172,8 @@ def ticket_view(
             counters=None if counters is None else {service.id or 0: counters},
             days=None if day is None else {service.id or 0: day},
         )
-        estimate = model.estimate(service.id or 0, position)
+        priority = ticket.priority is not Priority.none
+        estimate = model.estimate(service.id or 0, position, priority=priority)
     return public_view(ticket, clinic, position, estimate)
 
 

@@ -21,16 +21,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from app.models import EventType
+from app.models import EventType, Priority
 from app.queueing.estimate import (
     Pace,
     Usual,
     called,
     emptied,
     estimated_wait_minutes,
+    joined,
     rolling_estimate,
+    served,
 )
-from app.queueing.estimate_history import WEEKS, usual_table
+from app.queueing.estimate_history import WEEKS, usual_opening, usual_table
 from app.queueing.localday import zone
 from app.queueing.numbering import MEAN_WEIGHT
 from app.sim.record import SimEvent, SimTicket
@@ -73,6 +75,9 @@ class _Clinic:
     )
     usual: dict[tuple[int, int], Usual] = field(default_factory=dict)
     entered: dict[tuple[int, int], float] = field(default_factory=dict)  # (ticket, leg) -> ts
+    # (visit_date, service_id) -> the day's first call (epoch seconds), and today's usual one
+    first_calls: dict[tuple[date, int], float] = field(default_factory=dict)
+    opens: dict[int, float] = field(default_factory=dict)
 
 
 class Estimators:
@@ -90,6 +95,8 @@ class Estimators:
 
     def on_join(self, view: ClinicView, ticket: SimTicket) -> None:
         clinic = self._clinic(view)
+        state = self._service(clinic, view.service_of(ticket).id)
+        state.pace = joined(state.pace, at=view.now, priority=ticket.priority is not Priority.none)
         key = (ticket.id, ticket.leg)
         if key in clinic.entered:
             return  # a requeue: the same leg goes on (its wait is already measured)
@@ -102,6 +109,8 @@ class Estimators:
         if event.type is EventType.called:
             queue = view.service_of(event.ticket)
             state = self._service(clinic, queue.id)
+            if state.pace.last_call_at is None:
+                clinic.first_calls[(view.visit_date, queue.id)] = view.now
             state.pace = called(state.pace, at=view.now, waiting_after=queue.waiting)
             wait = event.ticket.waits[event.leg - 1]
             if wait is not None:
@@ -123,6 +132,14 @@ class Estimators:
             clinic.services = {}
             clinic.entered = {}
             clinic.usual = self._usual(clinic, view.visit_date)
+            weeks = {view.visit_date - timedelta(weeks=n) for n in range(1, WEEKS + 1)}
+            firsts = [(d, sid, ts) for (d, sid), ts in clinic.first_calls.items() if d in weeks]
+            if not firsts:  # no such weekday yet: any earlier day of those weeks
+                first_day = view.visit_date - timedelta(weeks=WEEKS)
+                firsts = [
+                    (d, sid, ts) for (d, sid), ts in clinic.first_calls.items() if d >= first_day
+                ]
+            clinic.opens = usual_opening(firsts, view.visit_date, view.clinic.timezone)
         return clinic
 
     @staticmethod
@@ -142,10 +159,7 @@ class Estimators:
         leg = queue.finished[-1]
         seconds = leg.service_seconds
         state = self._service(clinic, queue.id)
-        pace = state.pace
-        mean = pace.service_seconds
-        mean = seconds if mean is None else mean + (seconds - mean) * MEAN_WEIGHT
-        state.pace = Pace(pace.gap_seconds, pace.gaps, pace.busy_since, pace.last_call_at, mean)
+        state.pace = served(state.pace, seconds=seconds, weight=MEAN_WEIGHT)
         entered = clinic.entered.get((event.ticket.id, event.leg), leg.called_ts)
         hour = _local_hour(view, entered)
         row = clinic.rollups[(view.visit_date, hour, queue.id, leg.counter_id)]
@@ -170,6 +184,9 @@ class Estimators:
                 counters=counters,
                 usual=usual,
                 default_service_minutes=queue.mean_minutes,
+                priority=ticket.priority is not Priority.none,
+                lead_minutes=queue.lead_minutes,
+                opens_at=clinic.opens.get(queue.id),
             ),
             "position_x_mean": math.ceil(position * queue.mean_minutes / max(counters, 1)),
             "last_to_enter": round(state.last_wait / 60),

@@ -6,8 +6,10 @@ Create Date: 2026-12-07 03:00:00.000000
 
 The estimator's pace per service and day, on the day row beside the numbers: the moving mean
 of the intervals between calls while someone waited (and how many), the last call when someone
-still waited after it, the last call (epoch seconds). Days already begun start without a pace:
-their estimates lean on the usual pace until the next calls.
+still waited after it, the first and the last call; the moving mean of the intervals between
+tickets joining, the moving share of priority tickets among them, the last join (moments in
+epoch seconds). Days already begun start without a pace: their estimates lean on the usual
+pace until the next calls.
 """
 
 from collections.abc import Sequence
@@ -27,10 +29,18 @@ def upgrade() -> None:
         batch.add_column(sa.Column("gaps", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("busy_since", sa.Float(), nullable=True))
         batch.add_column(sa.Column("last_call_at", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("first_call_at", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("join_gap_seconds", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("priority_share", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("last_join_at", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("daily_sequence") as batch:
+        batch.drop_column("last_join_at")
+        batch.drop_column("priority_share")
+        batch.drop_column("join_gap_seconds")
+        batch.drop_column("first_call_at")
         batch.drop_column("last_call_at")
         batch.drop_column("busy_since")
         batch.drop_column("gaps")
