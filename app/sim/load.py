@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from app.db import make_engine, open_session
+from app.db import WRITE_OPTION, make_engine
 from app.models import Clinic, DailySequence, Service, Ticket, TicketEvent, TicketLeg
 from app.queueing.rollups import share_of, write_shifts
 from app.sim.record import Day, SimClinic
@@ -52,15 +52,24 @@ class Loader:
         self.engine = engine
         self.dialect = engine.dialect
         self.postgres = self.dialect.name == "postgresql"
-        self.session: Session = open_session(engine, write=True)
+        # A connection of its own: on SQLite foreign keys are switched off for the load (rows
+        # are right by construction; checking eight references per event costs a third of
+        # the inserts), which can only be done outside a transaction.
+        self.connection = engine.connect()
+        if not self.postgres:
+            self._driver().execute("PRAGMA foreign_keys=OFF")
+        self.session = Session(
+            bind=self.connection.execution_options(**{WRITE_OPTION: True}),
+            expire_on_commit=False,
+        )
         self._converters = {model: self._processors(model) for model in _BULK}
         # Values converted so far, by the kind of column (see `bound`).
         self._known: dict[Hashable, dict[Any, Any]] = {}
         self._begin()
 
     def _begin(self) -> None:
-        raw: Any = self.session.connection().connection.dbapi_connection
-        self.raw = raw
+        self.session.connection()  # BEGIN (IMMEDIATE, on SQLite)
+        self.raw = self._driver()
         if not self.postgres:
             return
         with self.raw.cursor() as cursor:
@@ -94,7 +103,7 @@ class Loader:
         clinics = session.execute(
             select(col(Clinic.id), col(Clinic.event_seq)).where(col(Clinic.id).in_(clinic_ids))
         )
-        ids.seq = dict(clinics.tuples().all())
+        ids.seq = {row[0]: row[1] for row in clinics}
         wanted = sorted(set(dates))
         if wanted:
             rows = session.execute(
@@ -197,8 +206,16 @@ class Loader:
                     )
         session.commit()
 
+    def _driver(self) -> Any:
+        return self.connection.connection.dbapi_connection
+
     def close(self) -> None:
-        self.session.close()
+        try:
+            self.session.close()
+            if not self.postgres and not self.connection.invalidated:
+                self._driver().execute("PRAGMA foreign_keys=ON")
+        finally:
+            self.connection.close()
 
 
 def load_days(
