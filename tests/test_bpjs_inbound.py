@@ -2,6 +2,7 @@
 that becomes a ticket like any other, the same booking twice, status, sisapeserta and batal."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
@@ -222,3 +223,17 @@ def test_batal_of_a_patient_already_called_is_refused(world: World) -> None:
     called = world.call("Loket 1").json()
     assert outcome(mjkn.cancel()) == (201, "Pasien Sudah Dilayani, Antrean Tidak Dapat Dibatalkan")
     assert world.ticket(called)["status"] == "called"
+
+
+def test_the_same_booking_sent_at_once_makes_one_ticket(world: World) -> None:
+    bridge_on(world)
+    mjkn = MobileJkn(world).sign_in()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: mjkn.book(), range(6)))
+    outcomes = sorted(outcome(answer) for answer in answers)
+    assert (
+        outcomes
+        == [(200, "Ok")]
+        + [(201, "Nomor Antrean Hanya Dapat Diambil 1 Kali Pada Tanggal dan Poli Yang Sama")] * 5
+    )
+    assert world.waiting_codes("A") == ["A-001"]
