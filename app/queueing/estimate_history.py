@@ -121,11 +121,11 @@ def _load(session: Session, clinic_id: int, visit_date: date, timezone: str) -> 
     firsts = [(d, int(s), float(at)) for d, s, at in session.execute(first_calls)]
     return History(
         usual=usual_table(session.execute(rollups)),
-        opens=usual_opening(_same_weekday_or_any(firsts, visit_date), visit_date, timezone),
+        opens=usual_opening(same_weekday_or_any(firsts, visit_date), visit_date, timezone),
     )
 
 
-def _same_weekday_or_any(
+def same_weekday_or_any(
     first_calls: list[tuple[date, int, float]], visit_date: date
 ) -> list[tuple[date, int, float]]:
     """The first calls of the same weekday, or of any day when there are none."""

@@ -32,7 +32,12 @@ from app.queueing.estimate import (
     rolling_estimate,
     served,
 )
-from app.queueing.estimate_history import WEEKS, usual_opening, usual_table
+from app.queueing.estimate_history import (
+    WEEKS,
+    same_weekday_or_any,
+    usual_opening,
+    usual_table,
+)
 from app.queueing.localday import zone
 from app.queueing.numbering import MEAN_WEIGHT
 from app.sim.record import SimEvent, SimTicket
@@ -132,14 +137,13 @@ class Estimators:
             clinic.services = {}
             clinic.entered = {}
             clinic.usual = self._usual(clinic, view.visit_date)
-            weeks = {view.visit_date - timedelta(weeks=n) for n in range(1, WEEKS + 1)}
-            firsts = [(d, sid, ts) for (d, sid), ts in clinic.first_calls.items() if d in weeks]
-            if not firsts:  # no such weekday yet: any earlier day of those weeks
-                first_day = view.visit_date - timedelta(weeks=WEEKS)
-                firsts = [
-                    (d, sid, ts) for (d, sid), ts in clinic.first_calls.items() if d >= first_day
-                ]
-            clinic.opens = usual_opening(firsts, view.visit_date, view.clinic.timezone)
+            first_day = view.visit_date - timedelta(weeks=WEEKS)
+            firsts = [(d, sid, ts) for (d, sid), ts in clinic.first_calls.items() if d >= first_day]
+            clinic.opens = usual_opening(
+                same_weekday_or_any(firsts, view.visit_date),
+                view.visit_date,
+                view.clinic.timezone,
+            )
         return clinic
 
     @staticmethod
