@@ -5,7 +5,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlmodel import Session
 
+from app.models import BpjsOutbox
 from tests.bpjs_mjkn import (
     CARD,
     NIK,
@@ -237,3 +240,30 @@ def test_the_same_booking_sent_at_once_makes_one_ticket(world: World) -> None:
         + [(201, "Nomor Antrean Hanya Dapat Diambil 1 Kali Pada Tanggal dan Poli Yang Sama")] * 5
     )
     assert world.waiting_codes("A") == ["A-001"]
+
+
+def test_batal_of_a_no_show_or_of_a_past_day_is_refused(world: World, clock: FakeClock) -> None:
+    bridge_on(world)
+    mjkn = MobileJkn(world).sign_in()
+    mjkn.book()
+    called = world.call("Loket 1").json()
+    assert world.act(called, "no-show").status_code == 200
+    assert outcome(mjkn.cancel()) == (201, "Antrean Tidak Dapat Dibatalkan")
+    mjkn.book(nomorkartu=OTHER_CARD)
+    clock.advance(days=1)
+    late = MobileJkn(world).sign_in()
+    assert outcome(late.cancel(nomorkartu=OTHER_CARD)) == (201, "Antrean Tidak Dapat Dibatalkan")
+
+
+def test_the_outbox_reports_a_bookings_call_but_not_bpjs_own_batal(
+    world: World, engine: Engine
+) -> None:
+    bridge_on(world)
+    mjkn = MobileJkn(world).sign_in()
+    mjkn.book()
+    mjkn.book(nomorkartu=OTHER_CARD)
+    world.call("Loket 1")  # the first booking is called: BPJS hears of it (panggil)
+    assert outcome(mjkn.cancel(nomorkartu=OTHER_CARD)) == (200, "Ok")  # BPJS's own batal
+    with Session(engine) as session:
+        kinds = [row.kind.value for row in session.execute(select(BpjsOutbox)).scalars()]
+    assert kinds == ["panggil"]
