@@ -1,5 +1,6 @@
 """The wait estimator as a pure function of a service's pace (app/queueing/estimate.py)."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -7,11 +8,14 @@ import pytest
 from app.queueing.estimate import (
     GAP_WEIGHT,
     OVERDUE_SHARE,
+    PRIORITY_PRIOR,
+    PRIORITY_WEIGHT,
     Pace,
     Usual,
     called,
     emptied,
     estimated_wait_minutes,
+    joined,
     wait_seconds,
 )
 from app.queueing.estimate_history import usual_table
@@ -112,3 +116,38 @@ def test_the_usual_table_averages_service_time_and_counters_per_hour() -> None:
     ]
     table = usual_table(rows)
     assert table == {(1, 8): Usual(service_seconds=300.0, counters=1.5)}
+
+
+def test_a_regular_ticket_is_stretched_by_priority_tickets_joining_ahead() -> None:
+    # Calls every 3 minutes; a ticket joins every 3 minutes, a fifth of them priority: a
+    # fifth of the calls go to priority tickets that join later and go ahead of a regular one.
+    pace = replace(busy(3), join_gap_seconds=3 * MIN, priority_share=0.2)
+    plain = wait_seconds(4, now=NOW, pace=pace, counters=1, priority=True)
+    assert plain == pytest.approx(15 * MIN, rel=0.01)  # a priority ticket is not passed
+    regular = wait_seconds(4, now=NOW, pace=pace, counters=1)
+    assert regular == pytest.approx(plain / (1 - 0.2), rel=0.01)
+    # Only within the lead: a long wait gains at most the lead's share.
+    long = wait_seconds(40, now=NOW, pace=pace, counters=1, lead_minutes=30)
+    assert long == pytest.approx(123 * MIN + 0.2 * 30 * MIN, rel=0.01)
+    # A burst of joins at the door is no rate: the stretch stays bounded.
+    burst = replace(pace, join_gap_seconds=1.0)
+    assert wait_seconds(4, now=NOW, pace=burst, counters=1) <= plain / (1 - 0.2 * 1.5) + 1
+
+
+def test_tickets_taken_before_the_first_call_wait_for_it() -> None:
+    opens = NOW + 45 * MIN  # the service usually calls first 45 minutes from now
+    assert estimated_wait_minutes(0, now=NOW, pace=Pace(), counters=1, opens_at=opens) == 45
+    assert estimated_wait_minutes(2, now=NOW, pace=Pace(), counters=1, opens_at=opens) == 55
+    # Once it has called, the usual first call no longer matters.
+    assert estimated_wait_minutes(0, now=NOW, pace=busy(5), counters=1, opens_at=opens) == 5
+
+
+def test_joins_move_the_rate_and_the_priority_share() -> None:
+    pace = joined(Pace(), at=NOW, priority=True)
+    assert pace.join_gap_seconds is None
+    assert pace.priority_share == pytest.approx(
+        PRIORITY_PRIOR + (1 - PRIORITY_PRIOR) * PRIORITY_WEIGHT
+    )
+    pace = joined(pace, at=NOW + 120, priority=False)
+    assert pace.join_gap_seconds == 120
+    assert pace.last_join_at == NOW + 120

@@ -3,6 +3,7 @@ service kept: a ticket's estimate as of now, the one given at its issue, a new t
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -65,3 +66,46 @@ def test_a_tickets_estimates_are_the_estimators_for_the_kept_pace(
     assert called_ticket["status"] == "called"
     assert called_ticket["estimated_wait_minutes"] is None
     assert called_ticket["estimate_at_issue_minutes"] == mine["estimate_at_issue_minutes"]
+
+
+def test_joins_move_the_kept_pace_as_the_estimator_does(
+    world: World, clock: FakeClock, engine: Engine
+) -> None:
+    """Issues, a priority one among them, a requeue and a transfer in: the day row's share of
+    priority joins and interval between joins are the estimator's own rules replayed."""
+    a, b = world.services["A"]["id"], world.services["B"]["id"]
+    start = clock()
+    first = world.take("A")
+    clock.advance(minutes=2)
+    world.take("A", priority="elderly")
+    clock.advance(minutes=1)
+    world.take("A")
+    called_ticket = world.call("Loket 1").json()  # the elderly patient: priority goes first
+    assert called_ticket["priority"] == "elderly"
+    clock.advance(minutes=4)
+    world.act(called_ticket, "transfer", service_id=b)
+
+    def at(minutes: float) -> float:
+        return (start + timedelta(minutes=minutes)).timestamp()
+
+    pace_a = Pace()
+    for minutes, priority in ((0, False), (2, True), (3, False)):
+        pace_a = joined(pace_a, at=at(minutes), priority=priority)
+    pace_b = joined(Pace(), at=at(7), priority=True)
+    with Session(engine) as session:
+        kept = service_days(session, [a, b], start.date())
+    assert kept[a].pace.priority_share == pytest.approx(pace_a.priority_share)
+    assert kept[a].pace.join_gap_seconds == pytest.approx(pace_a.join_gap_seconds)
+    assert kept[a].pace.last_join_at == pace_a.last_join_at
+    assert kept[b].pace.priority_share == pytest.approx(pace_b.priority_share)
+    assert kept[b].pace.join_gap_seconds is None
+    # The regular ticket's estimate is stretched by that share; the elderly one's would not be.
+    read = world.ticket(first)
+    assert read["estimated_wait_minutes"] == estimated_wait_minutes(
+        read["position"],
+        now=clock().timestamp(),
+        pace=kept[a].pace,
+        counters=2,
+        default_service_minutes=5,
+        lead_minutes=world.services["A"]["priority_lead_minutes"],
+    )

@@ -2,11 +2,12 @@
 
 A ticket at `position` p (p tickets of its service will be called before it) is called at the
 (p + 1)-th call of its service from now. So the estimate is the time to the service's next call
-plus p intervals between calls:
+plus p intervals between calls, stretched for a regular ticket by the priority tickets that
+will join ahead of it:
 
 - `gap`: the interval between two calls of the service while someone waited, a moving mean of
-  today's intervals (each moves it a fifth of the way). It is the service's throughput as it
-  really is: how many counters actually call, their breaks, their no-shows, shared counters
+  today's intervals (each moves it `GAP_WEIGHT` of the way). It is the service's throughput as
+  it really is: how many counters actually call, their breaks, their no-shows, shared counters
   calling from other services too. Early in the day it leans on the usual pace of the same
   weekday and hour (`Usual`: mean service time over counters at work, from past days' leg
   rollups), or on today's mean service time over the counters, or the service's default:
@@ -15,18 +16,23 @@ plus p intervals between calls:
   after that call; once that is overdue the counters are evidently paused, and the next call
   is taken as `OVERDUE_SHARE` of a gap away. When nobody waited after the last call, a counter
   is (about to be) free: the last call's ticket takes a service time (gap x counters), the
-  counters share the rest of it.
+  counters share the rest of it. Before the day's first call: when it usually comes
+  (`opens_at`, from past days), or at once without a history.
+- priority tickets joining later go ahead of a regular ticket if they join within the lead:
+  each takes one call. Their rate (the moving share of priority tickets among joins over the
+  moving interval between joins) times the gap is the share of calls they take; a regular
+  wait W is then W / (1 - share) while it is shorter than the lead, W + share x lead beyond.
 
 Counters: the service has no open/closed flag per counter; `counters` is how many counters call
 from the service, and what they really do shows in the gap. A service no counter calls from is
 estimated as if one did (the wait is then not known; the ticket still gets a figure).
 
-Constants were tuned on simulated days (bench/ewt.py, seeds 1-99), never on the held-out ones.
+Constants were tuned on simulated days (bench/ewt.py, seeds 1-20 of the tuning seeds 1-99),
+never on the held-out ones.
 """
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
 
 # How far one new interval between calls moves today's mean interval.
 GAP_WEIGHT = 0.07
@@ -167,10 +173,32 @@ def wait_seconds(
     return wait
 
 
-def estimated_wait_minutes(position: int, **state: Any) -> int:
-    """The estimate as a patient sees it: whole minutes, rounded to the nearest
-    (`wait_seconds`'s arguments)."""
-    return max(round(wait_seconds(position, **state) / 60), 0)
+def estimated_wait_minutes(
+    position: int,
+    *,
+    now: float,
+    pace: Pace,
+    counters: int,
+    usual: Usual | None = None,
+    default_service_minutes: float = 5.0,
+    priority: bool = False,
+    lead_minutes: float = 60.0,
+    opens_at: float | None = None,
+) -> int:
+    """The estimate as a patient sees it: `wait_seconds` in whole minutes, rounded to the
+    nearest."""
+    seconds = wait_seconds(
+        position,
+        now=now,
+        pace=pace,
+        counters=counters,
+        usual=usual,
+        default_service_minutes=default_service_minutes,
+        priority=priority,
+        lead_minutes=lead_minutes,
+        opens_at=opens_at,
+    )
+    return max(round(seconds / 60), 0)
 
 
 def rolling_estimate(position: int, mean_minutes: float, counters: int) -> int:
