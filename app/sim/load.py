@@ -122,8 +122,8 @@ class Loader:
 
     def bound(self, model: Any, objects: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The objects' rows, each value through its column's processor. Column by column,
-        and each distinct value once (a datetime is shared by an event, its ticket and its
-        leg; an enum or a date by thousands of rows), the rest is a lookup in C."""
+        and each distinct value once (an event's time is its ticket's and its leg's times
+        too; an enum or a date is shared by thousands of rows): the rest is lookups in C."""
         columns: list[Iterable[Any]] = [
             map(operator.attrgetter(name), objects) for name in _columns(model)
         ]

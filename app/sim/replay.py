@@ -35,6 +35,8 @@ ACTIONS = {
 }
 # How each event moves its service's waiting count (app/queueing/actions.py); a transfer adds
 # one to the service it goes to. Expiry leaves the count of a day that has ended.
+_FINISHING = frozenset({EventType.completed, EventType.cancelled, EventType.expired})
+ISSUED = step(None, Action.issue)
 _WAITING = {
     EventType.issued: 1,
     EventType.called: -1,
@@ -117,10 +119,6 @@ def _settings(clinic: SimClinic) -> _Settings:
     return _Settings(clinic.timezone, clinic.target_by_id(), leads)
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
 def replay(days: Iterable[Day], ids: Ids) -> Rows:
     """The rows of these clinic-days (any clinics, any dates), numbered after `ids`, which
     is advanced."""
@@ -140,87 +138,97 @@ def replay(days: Iterable[Day], ids: Ids) -> Rows:
         service_day.last_number += 1
         ticket.number = service_day.last_number
         ticket.code = ticket_code(ticket.prefix, ticket.number)
-    settings: dict[int, _Settings] = {}
-    legs: dict[tuple[int, int], SimLeg] = {}
-    for event in rows.events:
-        ticket = event.ticket
-        found = settings.get(ticket.clinic_id)
-        if found is None:
-            found = settings[ticket.clinic_id] = _settings(ticket.clinic)
-        _apply(event, ticket, found, ids, legs, rows.legs)
+    _Replay(ids, rows.legs).run(rows.events)
     return rows
 
 
-def _apply(
-    event: SimEvent,
-    ticket: SimTicket,
-    clinic: _Settings,
-    ids: Ids,
-    legs: dict[tuple[int, int], SimLeg],
-    made: list[SimLeg],
-) -> None:
-    """One event: numbered, applied to its ticket, its leg and its service-day."""
-    at = event.at = _utc(event.ts)
-    ids.event += 1
-    event.id = ids.event
-    event.clinic_id = ticket.clinic_id
-    event.seq = ids.seq[ticket.clinic_id] = ids.seq.get(ticket.clinic_id, 0) + 1
-    event.ticket_id = ticket.id
-    kind = event.type
+class _Replay:
+    """The events applied one by one, each to its ticket, its leg and its service-day."""
 
-    def begin(service_id: int, number: int) -> None:
-        hour = local_hour(at, clinic.timezone)
+    def __init__(self, ids: Ids, made: list[SimLeg]) -> None:
+        self.ids = ids
+        self.made = made
+        self.settings: dict[int, _Settings] = {}
+        self.legs: dict[int, SimLeg] = {}  # by ticket id: the leg it is in
+
+    def run(self, events: list[SimEvent]) -> None:
+        ids, settings, legs = self.ids, self.settings, self.legs
+        seqs = ids.seq
+        for event in events:
+            ticket = event.ticket
+            clinic_id = ticket.clinic_id
+            clinic = settings.get(clinic_id)
+            if clinic is None:
+                clinic = settings[clinic_id] = _settings(ticket.clinic)
+            at = event.at = datetime.fromtimestamp(event.ts, UTC)
+            ids.event += 1
+            event.id = ids.event
+            event.clinic_id = clinic_id
+            event.seq = seqs[clinic_id] = seqs.get(clinic_id, 0) + 1
+            event.ticket_id = ticket.id
+            if event.type is EventType.issued:
+                self.issue(event, ticket, clinic, at)
+            else:
+                self.apply(event, ticket, clinic, at, legs[ticket.id])
+
+    def begin(self, event: SimEvent, ticket: SimTicket, clinic: _Settings, number: int) -> None:
+        """The ticket enters its service's queue: a leg begins (app.queueing.legs.begin_leg)."""
+        service_id = ticket.service_id
+        hour = local_hour(event.at, clinic.timezone)
         leg = SimLeg(event, ticket.visit_date, service_id, number, hour, clinic.targets[service_id])
-        ids.leg += 1
-        leg.id = ids.leg
-        legs[(ticket.id, number)] = leg
-        made.append(leg)
+        self.ids.leg += 1
+        leg.id = self.ids.leg
+        self.legs[ticket.id] = leg
+        self.made.append(leg)
+        self.ids.day(service_id, ticket.visit_date).waiting += 1
 
-    if kind is EventType.issued:
-        ticket.status = step(None, Action.issue).status
+    def issue(self, event: SimEvent, ticket: SimTicket, clinic: _Settings, at: datetime) -> None:
+        """As app/queueing/issue.py sets a new ticket and logs it."""
+        ticket.status = ISSUED.status
         ticket.service_id = ticket.origin_service_id
         ticket.leg, ticket.recall_count = 1, 0
         ticket.counter_id = ticket.called_at = ticket.started_at = ticket.finished_at = None
         ticket.issued_at = ticket.entered_at = at
         ticket.queue_key = queue_key(at, ticket.priority, clinic.leads[ticket.service_id])
         event.leg, event.service_id = 1, ticket.service_id
-        event.to_service_id = ticket.service_id  # as app/queueing/issue.py records it
-        ids.day(ticket.service_id, ticket.visit_date).waiting += 1
-        begin(ticket.service_id, 1)
-        return
-    if kind is EventType.expired:
-        event.counter_id = ticket.counter_id  # the counter holding it, if any
-    event.leg, event.service_id = ticket.leg, ticket.service_id
-    ticket.status = step(ticket.status, ACTIONS[kind]).status
-    service_day = ids.day(ticket.service_id, ticket.visit_date)
-    service_day.waiting += _WAITING.get(kind, 0)
-    if kind is EventType.called:
-        ticket.counter_id = event.counter_id
-        ticket.called_at = ticket.called_at or at
-    elif kind is EventType.recalled:
-        ticket.recall_count += 1
-    elif kind is EventType.started:
-        ticket.started_at = at
-    elif kind in (EventType.completed, EventType.cancelled, EventType.expired):
-        ticket.finished_at = at
-    elif kind is EventType.requeued:
-        ticket.counter_id = None
-        ticket.queue_key = queue_key(at, ticket.priority, clinic.leads[ticket.service_id])
-    leg = legs[(ticket.id, event.leg)]
-    advance(cast(TicketLeg, leg), cast(TicketEvent, event))
-    if kind in (EventType.completed, EventType.transferred):
-        _note_service_time(service_day, leg.service_seconds)
-    if kind is EventType.transferred:
-        event.from_service_id = ticket.service_id
-        ticket.service_id = cast(int, event.to_service_id)
-        ticket.leg += 1
-        ticket.recall_count = 0
-        ticket.counter_id = None
-        ticket.entered_at = at
-        ticket.queue_key = queue_key(at, ticket.priority, clinic.leads[ticket.service_id])
-        ticket.called_at = ticket.started_at = None
-        ids.day(ticket.service_id, ticket.visit_date).waiting += 1
-        begin(ticket.service_id, ticket.leg)
+        event.to_service_id = ticket.service_id
+        self.begin(event, ticket, clinic, 1)
+
+    def apply(self, event: SimEvent, ticket: SimTicket, clinic: _Settings, at: datetime,
+              leg: SimLeg) -> None:  # fmt: skip
+        """As app/queueing/actions.py changes the ticket, its leg and its service-day."""
+        kind = event.type
+        if kind is EventType.expired:
+            event.counter_id = ticket.counter_id  # the counter holding it, if any
+        event.leg, event.service_id = ticket.leg, ticket.service_id
+        ticket.status = step(ticket.status, ACTIONS[kind]).status
+        service_day = self.ids.day(ticket.service_id, ticket.visit_date)
+        service_day.waiting += _WAITING.get(kind, 0)
+        if kind is EventType.called:
+            ticket.counter_id = event.counter_id
+            ticket.called_at = ticket.called_at or at
+        elif kind is EventType.recalled:
+            ticket.recall_count += 1
+        elif kind is EventType.started:
+            ticket.started_at = at
+        elif kind in _FINISHING:
+            ticket.finished_at = at
+        elif kind is EventType.requeued:
+            ticket.counter_id = None
+            ticket.queue_key = queue_key(at, ticket.priority, clinic.leads[ticket.service_id])
+        advance(cast(TicketLeg, leg), cast(TicketEvent, event))
+        if kind is EventType.completed or kind is EventType.transferred:
+            _note_service_time(service_day, leg.service_seconds)
+        if kind is EventType.transferred:
+            event.from_service_id = ticket.service_id
+            ticket.service_id = cast(int, event.to_service_id)
+            ticket.leg += 1
+            ticket.recall_count = 0
+            ticket.counter_id = None
+            ticket.entered_at = at
+            ticket.queue_key = queue_key(at, ticket.priority, clinic.leads[ticket.service_id])
+            ticket.called_at = ticket.started_at = None
+            self.begin(event, ticket, clinic, ticket.leg)
 
 
 def _note_service_time(day: ServiceDay, seconds: float | None) -> None:
