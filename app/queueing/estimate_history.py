@@ -137,12 +137,12 @@ def history(session: Session, *, clinic_id: int, visit_date: date, timezone: str
     """The clinic's history for estimates made on `visit_date` (read once per process)."""
     bind = session.get_bind()
     engine: Engine = bind if isinstance(bind, Engine) else bind.engine
-    with _lock:
-        per_engine = _tables.setdefault(engine.pool, {})
-        found = per_engine.get((clinic_id, visit_date))
+    per_engine = _tables.get(engine.pool)
+    found = None if per_engine is None else per_engine.get((clinic_id, visit_date))
     if found is None:
         found = _load(session, clinic_id, visit_date, timezone)
         with _lock:
+            per_engine = _tables.setdefault(engine.pool, {})
             # Yesterday's history is of no more use.
             for key in [k for k in per_engine if k[0] == clinic_id and k[1] != visit_date]:
                 del per_engine[key]

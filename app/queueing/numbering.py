@@ -35,7 +35,6 @@ from app.queueing.estimate import (
     PRIORITY_PRIOR,
     PRIORITY_WEIGHT,
     Pace,
-    joined,
 )
 
 _TABLE: Any = DailySequence.__table__  # type: ignore[attr-defined]
@@ -179,8 +178,8 @@ def _upsert(
     join: Join | None = None,
 ) -> ServiceDay:
     first_share = None
-    if join is not None:  # a new row's share: the prior moved by this join
-        first_share = joined(Pace(), at=join.at, priority=join.priority).priority_share
+    if join is not None:  # a new row's share: the prior moved by this join (`joined`)
+        first_share = PRIORITY_PRIOR + (join.priority - PRIORITY_PRIOR) * PRIORITY_WEIGHT
     number, count, mean, gap, gaps, busy, last_call, join_gap, share, last_join = _UPSERT.one(
         session,
         {

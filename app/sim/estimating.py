@@ -91,22 +91,26 @@ class Estimators:
     def __init__(self) -> None:
         self.clinics: dict[int, _Clinic] = {}
         self.estimates: list[Estimate] = []
+        self.issuing: SimTicket | None = None  # estimated at issue, its on_join still to come
 
     # --- the engine's hooks ---------------------------------------------------------------
 
     def estimate_at_issue(self, view: ClinicView, ticket: SimTicket) -> int | None:
+        # The service counts a ticket's join in the statement that numbers it, before its
+        # estimate: so here (on_join, which follows, then leaves it).
+        self._join(view, ticket)
+        self.issuing = ticket
         estimate = self._estimate(view, ticket, by_issue=True)
         return estimate.minutes["antrean"]
 
     def on_join(self, view: ClinicView, ticket: SimTicket) -> None:
+        if self.issuing is ticket:
+            self.issuing = None
+            return  # just issued: joined and estimated already
         clinic = self._clinic(view)
-        state = self._service(clinic, view.service_of(ticket).id)
-        state.pace = joined(state.pace, at=view.now, priority=ticket.priority is not Priority.none)
-        key = (ticket.id, ticket.leg)
-        if key in clinic.entered:
-            return  # a requeue: the same leg goes on (its wait is already measured)
-        clinic.entered[key] = view.now
-        if ticket.leg > 1:  # transferred in; an issue was estimated by estimate_at_issue
+        new_leg = (ticket.id, ticket.leg) not in clinic.entered
+        self._join(view, ticket)
+        if new_leg:  # transferred in; a requeue goes on with its leg (its wait measured)
             self._estimate(view, ticket, by_issue=False)
 
     def on_event(self, view: ClinicView, event: SimEvent) -> None:
@@ -129,6 +133,12 @@ class Estimators:
                 state.pace = emptied(state.pace)
 
     # --- what the service keeps -----------------------------------------------------------
+
+    def _join(self, view: ClinicView, ticket: SimTicket) -> None:
+        clinic = self._clinic(view)
+        state = self._service(clinic, view.service_of(ticket).id)
+        state.pace = joined(state.pace, at=view.now, priority=ticket.priority is not Priority.none)
+        clinic.entered.setdefault((ticket.id, ticket.leg), view.now)
 
     def _clinic(self, view: ClinicView) -> _Clinic:
         clinic = self.clinics.setdefault(view.clinic.id, _Clinic())
