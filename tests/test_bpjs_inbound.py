@@ -79,7 +79,18 @@ def test_a_missing_wrong_expired_or_revoked_token_is_refused(
     assert changed.status_code == 200
     assert outcome(fresh.status()) == (201, "Token Tidak Valid")
     # The new password gets tokens again (turning the bridge off: test_bpjs_inbound_input.py).
-    assert outcome(MobileJkn(world).auth(password="kata-sandi-baru-2026"))[0] == 200
+    renamed = MobileJkn(world)
+    assert outcome(renamed.auth(password="kata-sandi-baru-2026"))[0] == 200
+    renamed.token = renamed.auth(password="kata-sandi-baru-2026").json()["response"]["token"]
+    assert outcome(renamed.status()) == (200, "Ok")
+    # A new username ends them too, even sent with the old name the token carries.
+    changed = client.put(
+        f"/api/v1/clinics/{world.clinic_id}/bpjs",
+        headers=world.clinic_admin,
+        json={"username": "mjkn.baru"},
+    )
+    assert changed.status_code == 200
+    assert outcome(renamed.status()) == (201, "Token Tidak Valid")
 
 
 def test_a_token_of_one_clinic_opens_nothing_at_another(world: World, client: TestClient) -> None:

@@ -84,12 +84,13 @@ async def signed_in(request: Request, clinic_code: str) -> Bridge:
     if not token or not username:
         raise Refusal(m.TOKEN_MISSING)
     bridge = await bridge_of(request, clinic_code)
-    if bridge is None:
+    # The account as it is now: a token given to a username since changed opens nothing.
+    if bridge is None or username.lower() != bridge.username:
         raise Refusal(m.TOKEN_INVALID)
     tokens.check_token(
         token,
         clinic_id=bridge.clinic_id,
-        username=username.lower(),
+        username=bridge.username,
         password_hash=bridge.password_hash,
         secret_key=request.app.state.signing_key,
         now=clock_of(request)(),
