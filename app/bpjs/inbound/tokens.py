@@ -1,5 +1,6 @@
 """The token Mobile JKN gets from `GET auth` and sends back as x-token: a signed JWT naming
-the clinic and the account, so any server process can check it without a lookup of its own.
+the clinic and the account. Nothing is stored per token: any server process checks it against
+the clinic's bridge settings.
 
 Signed (HS256) with a key derived from the app's secret key for this use alone, so a staff
 token never passes here nor this one there. It carries a fingerprint of the account's
