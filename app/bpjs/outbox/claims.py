@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
 
-from app.db import open_session
+from app.db import WRITE_OPTION
 from app.models import BpjsOutbox, OutboxKind, OutboxState
 from app.models.bpjs_outbox import UNFINISHED_STATES
 
@@ -55,86 +54,121 @@ def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def claim_due(engine: Engine, now: datetime, *, limit: int = 50) -> list[Claimed]:
-    """Take up to `limit` due rows for `LEASE`, oldest first."""
-    with open_session(engine, write=True) as session:
-        ids = list(session.execute(_due(session, now, limit)).scalars())
-        if not ids:
-            session.rollback()
-            return []
-        session.execute(
-            update(BpjsOutbox)
-            .where(col(BpjsOutbox.id).in_(ids))
-            .values(
-                state=OutboxState.sending,
-                lease_until=now + LEASE,
-                attempts=col(BpjsOutbox.attempts) + 1,
-            )
-        )
-        rows = session.execute(
-            select(
-                col(BpjsOutbox.id),
-                col(BpjsOutbox.clinic_id),
-                col(BpjsOutbox.ticket_id),
-                col(BpjsOutbox.kind),
-                col(BpjsOutbox.payload),
-                col(BpjsOutbox.attempts),
-            )
-            .where(col(BpjsOutbox.id).in_(ids))
-            .order_by(col(BpjsOutbox.id))
-        ).all()
-        session.commit()
-    return [Claimed(*row) for row in rows]
+_TABLE: Any = BpjsOutbox.__table__  # type: ignore[attr-defined]
+_RETURNED = (
+    _TABLE.c.id,
+    _TABLE.c.clinic_id,
+    _TABLE.c.ticket_id,
+    _TABLE.c.kind,
+    _TABLE.c.payload,
+    _TABLE.c.attempts,
+)
 
 
-def _due(session: Session, now: datetime, limit: int) -> Any:
-    table: Any = BpjsOutbox.__table__  # type: ignore[attr-defined]
-    earlier = aliased(table)
+def _claim_statement(postgresql: bool) -> Any:
+    """Take the due rows whose ticket waits for no earlier row, oldest first, in one statement
+    (built once per database kind: building it costs more than running it)."""
+    earlier = aliased(_TABLE)
     waits_for_earlier = exists().where(
-        earlier.c.ticket_id == table.c.ticket_id,
-        earlier.c.id < table.c.id,
+        earlier.c.ticket_id == _TABLE.c.ticket_id,
+        earlier.c.id < _TABLE.c.id,
         earlier.c.state.in_(UNFINISHED_STATES),
     )
-    query = (
-        select(table.c.id)
+    due = (
+        select(_TABLE.c.id)
         .where(
             or_(
-                and_(table.c.state == OutboxState.pending, table.c.next_attempt_at <= now),
-                and_(table.c.state == OutboxState.sending, table.c.lease_until <= now),
+                and_(
+                    _TABLE.c.state == OutboxState.pending,
+                    _TABLE.c.next_attempt_at <= bindparam("now"),
+                ),
+                and_(
+                    _TABLE.c.state == OutboxState.sending,
+                    _TABLE.c.lease_until <= bindparam("now"),
+                ),
             ),
             ~waits_for_earlier,
         )
-        .order_by(table.c.id)
-        .limit(limit)
+        .order_by(_TABLE.c.id)
+        .limit(bindparam("limit"))
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=table)
-    return query
+    if postgresql:
+        due = due.with_for_update(skip_locked=True, of=_TABLE)
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(due))
+        .values(
+            state=OutboxState.sending,
+            lease_until=bindparam("lease_until"),
+            attempts=_TABLE.c.attempts + 1,
+        )
+        .returning(*_RETURNED)
+    )
 
 
-def settle(engine: Engine, outcomes: list[Settled], now: datetime) -> None:
-    """Record how the attempts ended, each only if the row is still this attempt's (a lease
-    that lapsed meanwhile let another sender take it: its outcome is the one that counts)."""
-    if not outcomes:
-        return
-    with open_session(engine, write=True) as session:
-        for outcome in outcomes:
-            claimed = outcome.claimed
-            values: dict[str, Any] = {"state": outcome.state, "lease_until": None}
-            if outcome.state is OutboxState.delivered:
-                values |= {"delivered_at": now, "last_error": None}
-            else:
-                values["last_error"] = (outcome.error or "")[:LAST_ERROR_LENGTH] or None
-            if outcome.state is OutboxState.pending:
-                later = timedelta(seconds=backoff_seconds(claimed.attempts))
-                values["next_attempt_at"] = now + later
-            session.execute(
-                update(BpjsOutbox)
-                .where(
-                    col(BpjsOutbox.id) == claimed.id,
-                    col(BpjsOutbox.state) == OutboxState.sending,
-                    col(BpjsOutbox.attempts) == claimed.attempts,
-                )
-                .values(**values)
-            )
-        session.commit()
+_CLAIMS = {False: _claim_statement(False), True: _claim_statement(True)}
+
+# How an attempt ended, written only if the row is still this attempt's (a lease that lapsed
+# meanwhile let another sender take it: its outcome is the one that counts).
+_SETTLE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("row_id"),
+        _TABLE.c.state == OutboxState.sending,
+        _TABLE.c.attempts == bindparam("attempt"),
+    )
+    .values(
+        state=bindparam("new_state"),
+        lease_until=None,
+        delivered_at=bindparam("delivered_at"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("next_at"),
+    )
+)
+
+
+def _writing(engine: Engine) -> Any:
+    """A transaction of its own (on SQLite, BEGIN IMMEDIATE: it writes)."""
+    return engine.execution_options(**{WRITE_OPTION: True}).begin()
+
+
+def _claim(connection: Connection, now: datetime, limit: int) -> list[Claimed]:
+    postgresql = connection.dialect.name == "postgresql"
+    rows = connection.execute(
+        _CLAIMS[postgresql], {"now": now, "limit": limit, "lease_until": now + LEASE}
+    ).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.id)
+
+
+def claim_due(engine: Engine, now: datetime, *, limit: int = 50) -> list[Claimed]:
+    """Take up to `limit` due rows for `LEASE`, oldest first."""
+    with _writing(engine) as connection:
+        return _claim(connection, now, limit)
+
+
+def settle(
+    engine: Engine, outcomes: list[Settled], now: datetime, *, claim_next: int = 0
+) -> list[Claimed]:
+    """Record how the attempts ended, and (with `claim_next`) claim the next due rows in the
+    same transaction: what a ticket's delivered row let go is taken at once."""
+    with _writing(engine) as connection:
+        if outcomes:
+            connection.execute(_SETTLE, [_settled_values(outcome, now) for outcome in outcomes])
+        return _claim(connection, now, claim_next) if claim_next else []
+
+
+def _settled_values(outcome: Settled, now: datetime) -> dict[str, Any]:
+    claimed = outcome.claimed
+    delivered = outcome.state is OutboxState.delivered
+    error = None if delivered else (outcome.error or "")[:LAST_ERROR_LENGTH] or None
+    later = 0.0
+    if outcome.state is OutboxState.pending:
+        later = backoff_seconds(claimed.attempts)
+    return {
+        "row_id": claimed.id,
+        "attempt": claimed.attempts,
+        "new_state": outcome.state,
+        "delivered_at": now if delivered else None,
+        "error": error,
+        "next_at": now + timedelta(seconds=later),
+    }

@@ -63,15 +63,20 @@ class Delivery:
     async def deliver_due(self, now: datetime) -> int:
         """Send every row due at `now`, in order per ticket: how many attempts were made."""
         attempts = 0
+        claimed = await asyncio.to_thread(claim_due, self.engine, now, limit=self.batch)
         for _ in range(MAX_ROUNDS):
-            claimed = await asyncio.to_thread(claim_due, self.engine, now, limit=self.batch)
             if not claimed:
                 break
             outcomes = await self._send_all(claimed)
-            await asyncio.to_thread(settle, self.engine, outcomes, now)
             attempts += len(claimed)
-            if len(claimed) < self.batch and all(o.state is OutboxState.pending for o in outcomes):
-                break  # nothing settled for good: no ticket's next row was freed
+            # Claim again only when this round may have freed a ticket's next row (or there
+            # may be more due than one batch): a round that only failed for a while frees none.
+            again = len(claimed) == self.batch or any(
+                outcome.state is not OutboxState.pending for outcome in outcomes
+            )
+            claimed = await asyncio.to_thread(
+                settle, self.engine, outcomes, now, claim_next=self.batch if again else 0
+            )
         return attempts
 
     async def _send_all(self, claimed: list[Claimed]) -> list[Settled]:

@@ -20,12 +20,13 @@ costs one pass over them in memory and no query. Only tickets booked through Mob
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, insert
+from sqlmodel import Session
 
 from app.after_commit import Commit
-from app.bpjs.outbox.links import BookingRef, booking_refs
+from app.bpjs.outbox.links import BookingRef, booking_ref
 from app.models import BpjsOutbox, Channel, EventRow, EventType, OutboxKind, OutboxState
+from app.prepared import Prepared
 
 HADIR = 1
 TIDAK_HADIR = 2
@@ -36,6 +37,18 @@ BY_PATIENT = "Dibatalkan oleh pasien"
 
 _REPORTED = (EventType.called, EventType.no_show, EventType.cancelled)
 _TABLE: Any = BpjsOutbox.__table__  # type: ignore[attr-defined]
+_INSERTED = (
+    "clinic_id",
+    "ticket_id",
+    "ticket_code",
+    "kind",
+    "status",
+    "payload",
+    "state",
+    "attempts",
+    "created_at",
+    "next_attempt_at",
+)
 
 
 def reported_events(commit: Commit) -> list[EventRow]:
@@ -53,13 +66,17 @@ def write_outbox(session: Session, commit: Commit) -> int:
     events = reported_events(commit)
     if not events:
         return 0
-    ticket_ids = sorted({event.ticket_id for event in events})
-    refs = booking_refs(session, ticket_ids)
-    if not refs:
-        return 0
-    rows = plan_rows(events, refs, _last_panggil(session, list(refs)), commit)
+    refs: dict[int, BookingRef] = {}
+    last_panggil: dict[int, int] = {}
+    for ticket_id in dict.fromkeys(event.ticket_id for event in events):
+        found = booking_ref(session, ticket_id)
+        if found is not None:
+            refs[ticket_id] = found[0]
+            if found[1] is not None:
+                last_panggil[ticket_id] = found[1]
+    rows = plan_rows(events, refs, last_panggil, commit) if refs else []
     if rows:
-        session.execute(insert(_TABLE), rows)
+        _INSERT.run_many(session, rows)
     return len(rows)
 
 
@@ -111,17 +128,8 @@ def _row(
     }
 
 
-def _last_panggil(session: Session, ticket_ids: list[int]) -> dict[int, int]:
-    """Each ticket's latest panggil status already written (the outbox is its memory)."""
-    found: dict[int, int] = {}
-    rows = session.execute(
-        select(col(BpjsOutbox.ticket_id), col(BpjsOutbox.status))
-        .where(
-            col(BpjsOutbox.ticket_id).in_(ticket_ids),
-            col(BpjsOutbox.kind) == OutboxKind.panggil,
-        )
-        .order_by(col(BpjsOutbox.id))
+_INSERT = Prepared(
+    lambda _dialect: insert(_TABLE).values(
+        {name: bindparam(name, type_=_TABLE.c[name].type) for name in _INSERTED}
     )
-    for ticket_id, status in rows:
-        found[ticket_id] = status
-    return found
+)

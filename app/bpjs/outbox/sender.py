@@ -19,12 +19,15 @@ from app.models.bpjs import BpjsSettings
 PATHS = {OutboxKind.panggil: Panggil.path, OutboxKind.batal: Batal.path}
 
 NOT_SET_UP = "The clinic's BPJS bridge is off or its credentials are not all set"
+# A clinic's credentials are read again after this long: an admin's change (or the bridge
+# turned off) applies within it, and a busy outbox does not decrypt them for every call.
+CREDENTIALS_SECONDS = 30.0
 UNREADABLE = "The clinic's BPJS credentials cannot be read (the secret key changed)"
 
 
 class ClientSender:
-    """A `Sender` (app/bpjs/outbox/deliver.py): each clinic's credentials read when its row is
-    sent (an admin's change applies to the next call), one client kept per set of them.
+    """A `Sender` (app/bpjs/outbox/deliver.py): each clinic's credentials read when its rows
+    are sent (again after `CREDENTIALS_SECONDS`), one client kept per set of them.
     `transport`: where the calls go instead of the network (the fake BPJS, in tests);
     `clock`: the signatures' time (epoch seconds)."""
 
@@ -43,14 +46,21 @@ class ClientSender:
         self.timeout = timeout
         self.transport = transport
         self._clients: dict[Credentials, BpjsClient] = {}
+        # Each clinic's credentials as last read, and when (monotonic seconds).
+        self._credentials: dict[int, tuple[float, ClearCredentials | None]] = {}
 
     async def __call__(
         self, clinic_id: int, kind: OutboxKind, payload: dict[str, Any]
     ) -> Outcome[Any]:
-        try:
-            clear = await asyncio.to_thread(self._read, clinic_id)
-        except CredentialsUnreadable:
-            return Rejected(0, UNREADABLE, kind="auth")
+        kept = self._credentials.get(clinic_id)
+        if kept is not None and time.monotonic() - kept[0] < CREDENTIALS_SECONDS:
+            clear = kept[1]
+        else:
+            try:
+                clear = await asyncio.to_thread(self._read, clinic_id)
+            except CredentialsUnreadable:
+                return Rejected(0, UNREADABLE, kind="auth")
+            self._credentials[clinic_id] = (time.monotonic(), clear)
         if clear is None:
             return Rejected(0, NOT_SET_UP, kind="auth")
         credentials = Credentials(clear.cons_id, clear.cons_secret, clear.user_key, clear.base_url)
