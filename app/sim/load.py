@@ -6,7 +6,8 @@ each service-day's `daily_sequence` row (last number, waiting count, mean servic
 each clinic's `event_seq`, so the next live ticket takes the next number and its event the
 next seq; the leg rollups gain every loaded leg's share through the write path's own
 `write_shifts`. Ids continue from what the database holds, so loading into a database in use
-by earlier loads (or live tickets) adds to it. Nobody else may write meanwhile (the demo loads
+by earlier loads (or live tickets) adds to it; the same days loaded twice are there twice (a
+caller that loads on every start looks first). Nobody else may write meanwhile (the demo loads
 before it serves; on PostgreSQL the tables are locked against other writers for the load).
 
 Values are bound by each column's own type for the dialect (UTCDateTime, StrEnumType, dates),
@@ -53,8 +54,8 @@ class Loader:
         self.dialect = engine.dialect
         self.postgres = self.dialect.name == "postgresql"
         # A connection of its own: on SQLite foreign keys are switched off for the load (rows
-        # are right by construction; checking eight references per event costs a third of
-        # the inserts), which can only be done outside a transaction.
+        # are right by construction; checking eight references per event took about 30% of
+        # the inserts' time), which can only be done outside a transaction.
         self.connection = engine.connect()
         if not self.postgres:
             self._driver().execute("PRAGMA foreign_keys=OFF")
@@ -226,9 +227,11 @@ def load_days(
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     days = list(days)
     dates = {ticket.visit_date for day in days for ticket in day.tickets}
+    clinic_ids = {clinic.id for clinic in clinics}
+    clinic_ids.update(ticket.clinic_id for day in days for ticket in day.tickets)
     loader = Loader(engine)
     try:
-        ids = loader.ids([clinic.id for clinic in clinics], dates)
+        ids = loader.ids(sorted(clinic_ids), dates)
         rows = replay(days, ids)
         loader.write(rows)
         loader.finish(ids)
