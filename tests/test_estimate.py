@@ -2,9 +2,12 @@
 
 from dataclasses import replace
 from datetime import date
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from app.directory.setups import ClinicSetup
 from app.queueing.estimate import (
     GAP_WEIGHT,
     OVERDUE_SHARE,
@@ -19,6 +22,7 @@ from app.queueing.estimate import (
     wait_seconds,
 )
 from app.queueing.estimate_history import usual_table
+from app.queueing.estimate_now import shared_counters
 
 NOW = 1_800_000_000.0
 MIN = 60.0
@@ -151,3 +155,20 @@ def test_joins_move_the_rate_and_the_priority_share() -> None:
     pace = joined(pace, at=NOW + 120, priority=False)
     assert pace.join_gap_seconds == 120
     assert pace.last_join_at == NOW + 120
+
+
+def test_a_counter_shared_between_services_counts_as_its_share() -> None:
+    monday = date(2026, 11, 30)
+    # Loket 1 served 30 legs of service 1 and 10 of service 2 that hour; Loket 2 only service 1.
+    rows = [
+        (monday, 8, 1, 11, 30, 9000.0),
+        (monday, 8, 2, 11, 10, 3000.0),
+        (monday, 8, 1, 12, 20, 6000.0),
+    ]
+    table = usual_table(rows)
+    assert table[(1, 8)].counters == pytest.approx(1.75)
+    assert table[(2, 8)].counters == pytest.approx(0.25)
+    setup = cast(ClinicSetup, SimpleNamespace(counter_services={11: (1, 2), 12: (1,), 13: (3,)}))
+    assert shared_counters(setup, 1) == 1.5
+    assert shared_counters(setup, 2) == 0.5
+    assert shared_counters(setup, 4) == 0

@@ -30,7 +30,7 @@ from app.queueing.errors import (
     ServiceClosed,
     TicketNotFound,
 )
-from app.queueing.estimate_now import estimate_now
+from app.queueing.estimate_now import estimate_now, shared_counters
 from app.queueing.expiry import expire_if_day_ended
 from app.queueing.localday import local_date
 from app.queueing.lookup import clinic_setup, counter_setup, service_in
@@ -119,7 +119,7 @@ def _joined(
         clinic=setup.clinic,
         service=service_in(session, setup, ticket.service_id),
         day=day,
-        counters=setup.counters_serving(ticket.service_id),
+        counters=shared_counters(setup, ticket.service_id),
         position=position,
         now=now,
         priority=ticket.priority is not Priority.none,

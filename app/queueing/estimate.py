@@ -24,8 +24,10 @@ will join ahead of it:
   wait W is then W / (1 - share) while it is shorter than the lead, W + share x lead beyond.
 
 Counters: the service has no open/closed flag per counter; `counters` is how many counters call
-from the service, and what they really do shows in the gap. A service no counter calls from is
-estimated as if one did (the wait is then not known; the ticket still gets a figure).
+from the service, one that also calls from other services counting as its share (1/k of a
+counter for each of k services), and what they really do shows in the gap. A service no
+counter calls from is estimated as if one did (the wait is then not known; the ticket still
+gets a figure).
 
 Constants were tuned on simulated days (bench/ewt.py, seeds 1-20 of the tuning seeds 1-99),
 never on the held-out ones.
@@ -107,8 +109,13 @@ def emptied(pace: Pace) -> Pace:
     return replace(pace, busy_since=None)
 
 
+def _at_least_some(counters: float) -> float:
+    """No counter calls from the service: estimate as if one did."""
+    return counters if counters > 0 else 1.0
+
+
 def prior_gap(
-    pace: Pace, *, counters: int, usual: Usual | None, default_service_minutes: float
+    pace: Pace, *, counters: float, usual: Usual | None, default_service_minutes: float
 ) -> float:
     """The interval between calls to expect before today has shown its own."""
     if usual is not None and usual.service_seconds > 0:
@@ -116,11 +123,11 @@ def prior_gap(
     service = pace.service_seconds
     if service is None:
         service = default_service_minutes * 60
-    return service / max(counters, 1)
+    return service / _at_least_some(counters)
 
 
 def expected_gap(
-    pace: Pace, *, counters: int, usual: Usual | None, default_service_minutes: float
+    pace: Pace, *, counters: float, usual: Usual | None, default_service_minutes: float
 ) -> float:
     prior = prior_gap(
         pace, counters=counters, usual=usual, default_service_minutes=default_service_minutes
@@ -144,7 +151,7 @@ def wait_seconds(
     *,
     now: float,
     pace: Pace,
-    counters: int,
+    counters: float,
     usual: Usual | None = None,
     default_service_minutes: float = 5.0,
     priority: bool = False,
@@ -162,7 +169,8 @@ def wait_seconds(
         first = gap - elapsed if elapsed < gap * (1 - OVERDUE_SHARE) else gap * OVERDUE_SHARE
     elif pace.last_call_at is not None:
         since = max(now - pace.last_call_at, 0.0)
-        first = max(gap * max(counters, 1) - since, 0.0) / max(counters, 1)
+        some = _at_least_some(counters)
+        first = max(gap * some - since, 0.0) / some
     else:  # nobody called yet today: the counters start with the first in line
         first = max(opens_at - now, 0.0) if opens_at is not None else 0.0
     wait = first + max(position, 0) * gap
@@ -178,7 +186,7 @@ def estimated_wait_minutes(
     *,
     now: float,
     pace: Pace,
-    counters: int,
+    counters: float,
     usual: Usual | None = None,
     default_service_minutes: float = 5.0,
     priority: bool = False,

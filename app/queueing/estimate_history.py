@@ -42,24 +42,28 @@ _tables: "weakref.WeakKeyDictionary[Pool, dict[tuple[int, date], History]]" = (
 
 def usual_table(rows: Any) -> Table:
     """Rows of (visit_date, hour, service_id, counter_id, timed_services, service_seconds)
-    summed into the usual pace per service and hour."""
+    summed into the usual pace per service and hour. A counter that served several services in
+    that hour counts for each in the share of its legs it gave it (one shared between two
+    services is half a counter for each)."""
+    rows = [row for row in rows if row[4]]
+    per_counter: dict[tuple[date, int, int], int] = defaultdict(int)
+    for visit_date, hour, _, counter_id, n, _ in rows:
+        per_counter[(visit_date, int(hour), int(counter_id))] += int(n)
     seconds: dict[tuple[int, int], float] = defaultdict(float)
     timed: dict[tuple[int, int], int] = defaultdict(int)
-    counters: dict[tuple[int, int], set[tuple[date, int]]] = defaultdict(set)
+    counters: dict[tuple[int, int], float] = defaultdict(float)
     days: dict[tuple[int, int], set[date]] = defaultdict(set)
     for visit_date, hour, service_id, counter_id, n, total in rows:
-        if not n:
-            continue
         key = (int(service_id), int(hour))
         seconds[key] += float(total)
         timed[key] += int(n)
         days[key].add(visit_date)
         if counter_id != NO_COUNTER:
-            counters[key].add((visit_date, int(counter_id)))
+            counters[key] += int(n) / per_counter[(visit_date, int(hour), int(counter_id))]
     return {
         key: Usual(
             service_seconds=seconds[key] / timed[key],
-            counters=max(len(counters[key]) / len(days[key]), 1.0),
+            counters=counters[key] / len(days[key]) or 1.0,
         )
         for key in timed
     }

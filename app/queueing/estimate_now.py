@@ -5,11 +5,18 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from app.directory.setups import ClinicSetup
 from app.models import Clinic, Service
 from app.queueing.estimate import Pace, estimated_wait_minutes
 from app.queueing.estimate_history import history
 from app.queueing.localday import to_local
 from app.queueing.numbering import ServiceDay
+
+
+def shared_counters(setup: ClinicSetup, service_id: int) -> float:
+    """How many counters call from the service, one that also calls from other services
+    counting as its share (half a counter for each of two)."""
+    return sum(1 / len(ids) for ids in setup.counter_services.values() if service_id in ids)
 
 
 def estimate_now(
@@ -18,7 +25,7 @@ def estimate_now(
     clinic: Clinic,
     service: Service,
     day: ServiceDay | None,
-    counters: int,
+    counters: float,
     position: int,
     now: datetime,
     priority: bool = False,

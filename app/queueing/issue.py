@@ -22,7 +22,7 @@ from app.directory.setups import ClinicSetup
 from app.models import Channel, Priority, Service
 from app.queueing import events
 from app.queueing.errors import QuotaFull, ServiceClosed, TransferOnlyService
-from app.queueing.estimate_now import estimate_now
+from app.queueing.estimate_now import estimate_now, shared_counters
 from app.queueing.idempotency import IdempotencyKey, remember, replay
 from app.queueing.localday import local_date
 from app.queueing.lookup import service_in
@@ -104,7 +104,7 @@ def _issue(
         clinic=clinic,
         service=service,
         day=day,
-        counters=setup.counters_serving(service_id),
+        counters=shared_counters(setup, service_id),
         position=position,
         now=now,
         priority=join.priority,

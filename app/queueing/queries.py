@@ -24,8 +24,9 @@ from app.models.queue import CounterState, HeldTicket, QueuedTicket, QueueSnapsh
 from app.models.service import ServicePublic
 from app.models.ticket import HELD_STATUSES, TicketPublic
 from app.prepared import Prepared
-from app.queueing.estimate_now import estimate_now
+from app.queueing.estimate_now import estimate_now, shared_counters
 from app.queueing.localday import local_date, to_local
+from app.queueing.lookup import clinic_setup
 from app.queueing.numbering import ServiceDay
 from app.queueing.rows import TicketRow
 
@@ -85,15 +86,6 @@ def position_of(
     return session.exec(ahead).one()
 
 
-def _counters_per_service(session: Session, service_ids: list[int]) -> dict[int, int]:
-    statement = (
-        select(CounterService.service_id, func.count())
-        .where(col(CounterService.service_id).in_(service_ids))
-        .group_by(col(CounterService.service_id))
-    )
-    return dict(session.exec(statement).all())
-
-
 def kept_waiting(session: Session, service_ids: list[int], visit_date: date) -> dict[int, int]:
     """The waiting counts kept per service and day (app/queueing/numbering.py): one row read
     per service, never a count of the queue."""
@@ -124,13 +116,16 @@ class WaitModel:
         visit_date: date,
         now: datetime,
         *,
-        counters: dict[int, int] | None = None,
+        counters: dict[int, float] | None = None,
         days: dict[int, ServiceDay] | None = None,
     ) -> None:
         ids = [service.id for service in services if service.id is not None]
         self.session, self.clinic, self.now = session, clinic, now
         self.services = {service.id or 0: service for service in services}
-        self.counters = counters if counters is not None else _counters_per_service(session, ids)
+        if counters is None:
+            setup = clinic_setup(session, clinic.id or 0)
+            counters = {service_id: shared_counters(setup, service_id) for service_id in ids}
+        self.counters = counters
         self.days = days if days is not None else service_days(session, ids, visit_date)
 
     def estimate(self, service_id: int, position: int, *, priority: bool = False) -> int:
@@ -153,7 +148,7 @@ def ticket_view(
     service: Service,
     *,
     waiting: int | None = None,
-    counters: int | None = None,
+    counters: float | None = None,
     day: ServiceDay | None = None,
     now: datetime | None = None,
 ) -> TicketPublic:

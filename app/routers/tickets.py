@@ -103,7 +103,6 @@ def read_ticket(
         ticket,
         setup.clinic,
         service_in(session, setup, ticket.service_id),
-        counters=setup.counters_serving(ticket.service_id),
         now=clock(),
     )
 

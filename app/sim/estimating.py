@@ -188,6 +188,8 @@ class Estimators:
         state = self._service(clinic, queue.id)
         position = queue.position(ticket)
         counters = len(queue.counters)
+        # The service's estimator counts a counter shared by k services as 1/k of one.
+        shared = sum(1 / len(counter.queues) for counter in queue.counters)
         usual = clinic.usual.get((queue.id, _local_hour(view, view.now)))
         mean_today = state.pace.service_seconds
         minutes = {
@@ -195,7 +197,7 @@ class Estimators:
                 position,
                 now=view.now,
                 pace=state.pace,
-                counters=counters,
+                counters=shared,
                 usual=usual,
                 default_service_minutes=queue.mean_minutes,
                 priority=ticket.priority is not Priority.none,
