@@ -1,15 +1,17 @@
 """What the BPJS bridge costs the queue: CPU per ticket with the bridge on and off, in one run.
 
 In-process like bench/issue_cpu.py (the ASGI app driven directly, one SQLite file), one app
-with two clinics of the same shape: registration (kiosk tickets) and a poli. In the BPJS clinic
-the bridge is on, pointed at the fake BPJS (a process of its own, over HTTP), and the poli's patients book through
-Mobile JKN; in the other clinic there is no bridge and the poli's patients take kiosk tickets.
-A burst is 32 registration tickets and one poli ticket taken at once, then the poli's counter
-calls its next (in the BPJS clinic: an outbox row, sent by the worker to the fake) and the
-registration counters call 4. Rounds alternate between the clinics (A B A B ...); a BPJS round
-ends once the worker has sent everything it was given, so its sends count in its own round.
+with two clinics of the same shape: registration (kiosk tickets) and a poli. In one the bridge
+is on, pointed at the fake BPJS (a process of its own, over HTTP), and the poli's patients
+book through Mobile JKN; in the other there is no bridge and the poli's patients take kiosk
+tickets. A burst is 32 registration tickets taken at once, then the poli's counter calls its
+next (with the bridge: an outbox row, sent by the worker) and registration calls 4. The poli's
+tickets are taken before each round (`--bookings ahead`, the outbox's cost) or one in each
+burst (`--bookings in-round`, Mobile JKN's booking calls counted too). Rounds alternate between
+the clinics (A B A B ...); a bridge round ends once the worker has sent what it was given, so
+its sends count in its own round.
 
-    .venv/bin/python -m bench.bpjs_issue [--rounds 6] [--bursts 30]
+    .venv/bin/python -m bench.bpjs_issue [--rounds 6] [--bursts 30] [--bookings in-round]
 """
 
 import argparse
@@ -179,22 +181,14 @@ async def burst(
         assert status == 200, body
 
 
-def unsent(engine: Any) -> int:
+def outbox_rows(engine: Any, *, delivered: bool) -> int:
+    """How many outbox rows are delivered (or not yet)."""
+    state = col(BpjsOutbox.state)
     with Session(engine) as session:
         found = session.execute(
             select(func.count())
             .select_from(BpjsOutbox)
-            .where(col(BpjsOutbox.state) != OutboxState.delivered)
-        ).scalar_one()
-        return int(found)
-
-
-def delivered(engine: Any) -> int:
-    with Session(engine) as session:
-        found = session.execute(
-            select(func.count())
-            .select_from(BpjsOutbox)
-            .where(col(BpjsOutbox.state) == OutboxState.delivered)
+            .where(state == OutboxState.delivered if delivered else state != OutboxState.delivered)
         ).scalar_one()
         return int(found)
 
@@ -246,12 +240,13 @@ async def measure(rounds: int, bursts: int, booked_ahead: bool) -> dict[bool, li
                 await burst(app, clinic, admin, cards, poli=not booked_ahead)
             if clinic.bpjs:  # what the worker was given this round is sent in this round
                 await delivery.deliver_due(datetime.now(UTC))
-                while await asyncio.to_thread(unsent, engine):  # the worker is sending
+                # What is still out is the worker's, being sent.
+                while await asyncio.to_thread(outbox_rows, engine, delivered=False):
                     await asyncio.sleep(0.02)
                     await delivery.deliver_due(datetime.now(UTC))
             taken = bursts * (BURST if booked_ahead else BURST + 1)
             figures[clinic.bpjs].append((time.process_time() - started) / taken * 1e6)
-        sent = delivered(engine)
+        sent = outbox_rows(engine, delivered=True)
     engine.dispose()
     print(f"outbox rows delivered to the fake BPJS: {sent}")
     return figures

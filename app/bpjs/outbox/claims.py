@@ -1,4 +1,4 @@
-"""The outbox rows' life after they are written: claimed with a lease, settled, retried.
+"""The outbox rows' life after they are written: claimed with a lease, then settled.
 
 Each step is a short transaction of its own, apart from the queue's writer, so BPJS being slow
 or down never holds a lock the queue needs. A claim takes due rows (pending and due, or sending
