@@ -12,7 +12,9 @@ command of the transaction together:
 - the events' `seq`: each clinic's events take the clinic's next numbers (1, 2, 3, …) with one
   UPDATE of its row, so the sequence is gap-free, survives restarts and is the same for every
   server process;
-- the events themselves, one INSERT statement for all of them.
+- the events themselves, one INSERT statement for all of them;
+- before the seqs, the BPJS outbox rows the events of Mobile JKN tickets call for
+  (app/bpjs/outbox/plan.py): nothing, not even a query, for a transaction without one.
 
 So the clinic row, which every write of the clinic waits for on PostgreSQL, is locked last
 (after counters, tickets, legs and rollup rows: lock order never cycles, clinics in id order)
