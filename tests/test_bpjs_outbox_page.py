@@ -1,6 +1,6 @@
 """The admin page's BPJS tab in a real browser against a real server and the fake BPJS: the
-clinic admin turns the bridge on, sees a call BPJS refused with BPJS's message and the card
-masked, and sends it again."""
+clinic admin turns the bridge on, maps a service to a BPJS poli, sees a call BPJS refused with
+BPJS's message and the card masked, and sends it again."""
 
 import time
 from collections.abc import Iterator
@@ -78,7 +78,6 @@ def test_the_clinic_admin_turns_the_bridge_on_and_sends_a_refused_call_again(
             "clinic_id": cid,
         },
     )
-    city.api("PATCH", f"/services/{city.services['B']['id']}", json={"bpjs_poli_code": "001"})
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     enforce_csp(context)
     page = context.new_page()
@@ -104,6 +103,21 @@ def test_the_clinic_admin_turns_the_bridge_on_and_sends_a_refused_call_again(
     settings = city.api("GET", f"/clinics/{cid}/bpjs")
     assert settings["enabled"] is True
     assert settings["cons_secret_set"] is True
+
+    # Poli Umum takes Mobile JKN's bookings for poli 001; a second service cannot have it too.
+    poli_umum = page.locator("#bpjs-poli-table tr[data-prefix='B']")
+    poli_umum.locator("input").fill("001")
+    poli_umum.locator("button").click()
+    expect(poli_umum).to_have_attribute("data-saved", "1")
+    expect(page.locator("#bpjs-poli-error")).to_be_hidden()
+    gigi = page.locator("#bpjs-poli-table tr[data-prefix='C']")
+    gigi.locator("input").fill("001")
+    gigi.locator("button").click()
+    expect(page.locator("#bpjs-poli-error")).to_have_text(
+        "Layanan lain di puskesmas ini sudah memakai kode poli BPJS ini."
+    )
+    codes = {s["prefix"]: s["bpjs_poli_code"] for s in city.api("GET", f"/clinics/{cid}/services")}
+    assert codes == {"A": None, "B": "001", "C": None, "D": None}
 
     # BPJS refuses the call of a booked patient: it waits, failed, for the admin.
     fake.fail("error", code=201, message="Pendaftaran ke Poli Ini Sedang Tutup", count=1)

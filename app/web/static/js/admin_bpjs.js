@@ -20,6 +20,7 @@
     $("#bpjs-form-done").hidden = true;
     admin().showErrors($("#bpjs-form-error"), null, $("#bpjs-form"));
     loadSettings(clinic);
+    loadPoli(clinic);
     loadOutbox(clinic);
   }
 
@@ -70,6 +71,49 @@
       admin().busy(form, false);
       admin().showErrors($("#bpjs-form-error"), error, form);
     });
+  }
+
+  /* ---------- the services' BPJS poli codes ---------- */
+
+  function loadPoli(clinic) {
+    admin().showErrors($("#bpjs-poli-error"), null, null);
+    admin().request("GET", "/clinics/" + clinic.id + "/services").then(function (result) {
+      if (!clinicIdShown(clinic.id)) return;
+      var body = A.clear($("#bpjs-poli-table tbody"));
+      result.data.forEach(function (service) {
+        body.appendChild(poliRow(service));
+      });
+    }, admin().showFailure);
+  }
+
+  function poliRow(service) {
+    var input = A.el("input", { name: "bpjs_poli_code", maxlength: 16, class: "short",
+      value: service.bpjs_poli_code || "", "aria-label": t("admin.field.bpjs_poli_code") });
+    var row = A.el("tr", { "data-prefix": service.prefix }, [
+      A.el("td", { text: service.name }),
+      A.el("td", { text: service.prefix }),
+      A.el("td", {}, [input]),
+      A.el("td", {}, [A.el("button", { type: "button", class: "secondary small",
+        text: t("common.save"), onclick: function () { savePoli(service, input, row); } })])
+    ]);
+    return row;
+  }
+
+  function savePoli(service, input, row) {
+    var code = input.value.trim();
+    admin().busy(row, true);
+    admin().request("PATCH", "/services/" + service.id, { bpjs_poli_code: code || null })
+      .then(function (result) {
+        // This row only: the others may hold edits not saved yet.
+        admin().busy(row, false);
+        admin().showErrors($("#bpjs-poli-error"), null, row);
+        input.value = result.data.bpjs_poli_code || "";
+        row.setAttribute("data-saved", "1");
+      }, function (error) {
+        row.removeAttribute("data-saved");
+        admin().busy(row, false);
+        admin().showErrors($("#bpjs-poli-error"), error, row);
+      });
   }
 
   /* ---------- outbox ---------- */
