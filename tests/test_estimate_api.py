@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.queueing.estimate import Pace, called, estimated_wait_minutes, joined
-from app.queueing.queries import service_days
+from app.queueing.estimate_now import shared_counters
+from app.queueing.queries import _shared_counters, service_days
 from tests.clock import FakeClock
 from tests.world import World
 
@@ -109,3 +110,16 @@ def test_joins_move_the_kept_pace_as_the_estimator_does(
         default_service_minutes=5,
         lead_minutes=world.services["A"]["priority_lead_minutes"],
     )
+
+
+def test_a_shared_counter_counts_as_its_share_on_every_path(world: World, engine: Engine) -> None:
+    """Loket 3 calls from Pendaftaran and Poli Gigi: half a counter for each, whether the
+    counters come from the clinic's setup in memory (commands, GET ticket) or a query (lists,
+    feeds)."""
+    world.add_counter("Loket 3", "A", "C")
+    a, c = world.services["A"]["id"], world.services["C"]["id"]
+    setups = world.client.app.state.setups  # type: ignore[attr-defined]
+    setup = setups.clinic(world.clinic_id)
+    assert (shared_counters(setup, a), shared_counters(setup, c)) == (2.5, 1.5)
+    with Session(engine) as session:
+        assert _shared_counters(session, [a, c]) == {a: 2.5, c: 1.5}

@@ -24,9 +24,8 @@ from app.models.queue import CounterState, HeldTicket, QueuedTicket, QueueSnapsh
 from app.models.service import ServicePublic
 from app.models.ticket import HELD_STATUSES, TicketPublic
 from app.prepared import Prepared
-from app.queueing.estimate_now import estimate_now, shared_counters
+from app.queueing.estimate_now import estimate_now
 from app.queueing.localday import local_date, to_local
-from app.queueing.lookup import clinic_setup
 from app.queueing.numbering import ServiceDay
 from app.queueing.rows import TicketRow
 
@@ -86,6 +85,26 @@ def position_of(
     return session.exec(ahead).one()
 
 
+def _shared_counters(session: Session, service_ids: list[int]) -> dict[int, float]:
+    """Per service, its counters, one that also calls from other services counting as its
+    share (app/queueing/estimate_now.shared_counters), in one query."""
+    linked = select(CounterService.counter_id).where(
+        col(CounterService.service_id).in_(service_ids)
+    )
+    links = session.exec(
+        select(CounterService.counter_id, CounterService.service_id).where(
+            col(CounterService.counter_id).in_(linked)
+        )
+    ).all()
+    served: dict[int, int] = defaultdict(int)
+    for counter_id, _ in links:
+        served[counter_id] += 1
+    shares: dict[int, float] = defaultdict(float)
+    for counter_id, service_id in links:
+        shares[service_id] += 1 / served[counter_id]
+    return dict(shares)
+
+
 def kept_waiting(session: Session, service_ids: list[int], visit_date: date) -> dict[int, int]:
     """The waiting counts kept per service and day (app/queueing/numbering.py): one row read
     per service, never a count of the queue."""
@@ -122,10 +141,7 @@ class WaitModel:
         ids = [service.id for service in services if service.id is not None]
         self.session, self.clinic, self.now = session, clinic, now
         self.services = {service.id or 0: service for service in services}
-        if counters is None:
-            setup = clinic_setup(session, clinic.id or 0)
-            counters = {service_id: shared_counters(setup, service_id) for service_id in ids}
-        self.counters = counters
+        self.counters = counters if counters is not None else _shared_counters(session, ids)
         self.days = days if days is not None else service_days(session, ids, visit_date)
 
     def estimate(self, service_id: int, position: int, *, priority: bool = False) -> int:

@@ -13,6 +13,7 @@ from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.models.ticket import TicketCreate, TicketCreated, TicketPublic, TransferRequest
 from app.queueing import actions
+from app.queueing.estimate_now import shared_counters
 from app.queueing.idempotency import MIN_KEY_LENGTH, IdempotencyKey
 from app.queueing.issue import take_ticket
 from app.queueing.lookup import clinic_setup, get_ticket, service_in
@@ -103,6 +104,7 @@ def read_ticket(
         ticket,
         setup.clinic,
         service_in(session, setup, ticket.service_id),
+        counters=shared_counters(setup, ticket.service_id),
         now=clock(),
     )
 
