@@ -6,7 +6,8 @@ what the service keeps on its day row (the pace, moved by each call and each ser
 per clinic, the leg figures the service's rollups would hold (for the usual pace of a weekday
 and hour), fed only by the events: it sees nothing the service could not. The counters it
 gives the estimator are those configured for the service, as the service knows them (no
-open/paused flag: what the counters do shows in the pace).
+open/paused flag: what the counters do shows in the pace), a counter shared by k services
+counting as 1/k for each, as the service counts them.
 
 The references, in whole minutes like the service's:
 
