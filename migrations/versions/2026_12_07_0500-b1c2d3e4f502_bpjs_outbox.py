@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "b1c2d3e4f502"
 down_revision: str | None = "b1c2d3e4f501"
 branch_labels: str | Sequence[str] | None = None
