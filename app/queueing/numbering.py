@@ -124,7 +124,7 @@ def _build_upsert(dialect: str) -> Any:
 _UPSERT = Prepared(_build_upsert)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: cheaper to build on the write path; never changed
 class ServiceDay:
     """A service's day after a change: its last number, waiting count, mean service time and
     the estimator's pace (app/queueing/estimate.py)."""
