@@ -33,10 +33,11 @@ ACTIONS = {
     EventType.cancelled: Action.cancel,
     EventType.expired: Action.expire,
 }
+ISSUED = step(None, Action.issue)
+# What sets a ticket's finished_at (app/queueing/actions.py, app/queueing/expiry.py).
+_FINISHING = frozenset({EventType.completed, EventType.cancelled, EventType.expired})
 # How each event moves its service's waiting count (app/queueing/actions.py); a transfer adds
 # one to the service it goes to. Expiry leaves the count of a day that has ended.
-_FINISHING = frozenset({EventType.completed, EventType.cancelled, EventType.expired})
-ISSUED = step(None, Action.issue)
 _WAITING = {
     EventType.issued: 1,
     EventType.called: -1,
