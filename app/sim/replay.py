@@ -19,20 +19,9 @@ from app.models.leg import LegOutcome
 from app.queueing.legs import advance, local_hour
 from app.queueing.numbering import MEAN_WEIGHT, ticket_code
 from app.queueing.priority import queue_key
-from app.queueing.states import Action, step
+from app.queueing.states import ACTION_OF, Action, step
 from app.sim.record import Day, SimClinic, SimEvent, SimTicket
 
-ACTIONS = {
-    EventType.called: Action.call,
-    EventType.recalled: Action.recall,
-    EventType.started: Action.start,
-    EventType.completed: Action.complete,
-    EventType.no_show: Action.no_show,
-    EventType.requeued: Action.requeue,
-    EventType.transferred: Action.transfer,
-    EventType.cancelled: Action.cancel,
-    EventType.expired: Action.expire,
-}
 ISSUED = step(None, Action.issue)
 # What sets a ticket's finished_at (app/queueing/actions.py, app/queueing/expiry.py).
 _FINISHING = frozenset({EventType.completed, EventType.cancelled, EventType.expired})
@@ -202,7 +191,7 @@ class _Replay:
         if kind is EventType.expired:
             event.counter_id = ticket.counter_id  # the counter holding it, if any
         event.leg, event.service_id = ticket.leg, ticket.service_id
-        ticket.status = step(ticket.status, ACTIONS[kind]).status
+        ticket.status = step(ticket.status, ACTION_OF[kind]).status
         service_day = self.ids.day(ticket.service_id, ticket.visit_date)
         service_day.waiting += _WAITING.get(kind, 0)
         if kind is EventType.called:
