@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from app.models import Clinic, Counter, EventType, Service, Ticket, TicketEvent, User
+from app.models.bookkeeping import DailySequence
 from app.reports.query import GroupBy, ReportQuery
 from app.reports.ticket_log import ticket_log_csv
 from app.reports.wait_times import wait_times
@@ -250,6 +251,20 @@ def test_reports_equal_the_simulators_record(engine: Engine) -> None:
     # The ticket log: one row a leg of the record.
     text = "".join(ticket_log_csv(engine, ReportQuery(START, END)))
     assert len(list(csv.reader(io.StringIO(text)))) - 1 == len(legs)
+    # The wait estimator's history: each service-day's first call, as the service keeps it.
+    firsts: dict[tuple[int, date], float] = {}
+    for leg in legs:
+        if leg.first_call is not None:
+            key, at = (leg.service_id, leg.visit_date), leg.first_call.timestamp()
+            firsts[key] = min(firsts.get(key, at), at)
+    with Session(engine) as session:
+        kept = {
+            (row.service_id, row.visit_date): row.first_call_at
+            for row in session.exec(select(DailySequence))
+            if row.first_call_at is not None
+        }
+    assert len(firsts) > 100
+    assert kept == pytest.approx(firsts, abs=1e-3)
 
 
 def test_a_ticket_taken_after_a_load_continues_the_numbers(

@@ -117,7 +117,7 @@ class Loader:
             ).scalars()
             for row in rows:
                 ids.days[(row.service_id, row.visit_date)] = ServiceDay(
-                    row.last_number, row.waiting, row.mean_service_seconds
+                    row.last_number, row.waiting, row.mean_service_seconds, row.first_call_at
                 )
         return ids
 
@@ -180,7 +180,7 @@ class Loader:
             index_elements=["service_id", "visit_date"],
             set_={
                 name: statement.excluded[name]
-                for name in ("last_number", "waiting", "mean_service_seconds")
+                for name in ("last_number", "waiting", "mean_service_seconds", "first_call_at")
             },
         )
         values = [
@@ -190,6 +190,7 @@ class Loader:
                 "last_number": day.last_number,
                 "waiting": day.waiting,
                 "mean_service_seconds": day.mean_service_seconds,
+                "first_call_at": day.first_call_at,
             }
             for (service_id, visit_date), day in sorted(ids.days.items())
         ]

@@ -68,6 +68,8 @@ class ServiceDay:
     last_number: int = 0
     waiting: int = 0
     mean_service_seconds: float | None = None
+    # The day's first call (epoch seconds): the estimator's history of when calls begin.
+    first_call_at: float | None = None
 
 
 @dataclass
@@ -197,6 +199,8 @@ class _Replay:
         if kind is EventType.called:
             ticket.counter_id = event.counter_id
             ticket.called_at = ticket.called_at or at
+            if service_day.first_call_at is None:
+                service_day.first_call_at = event.ts
         elif kind is EventType.recalled:
             ticket.recall_count += 1
         elif kind is EventType.started:
