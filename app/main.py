@@ -173,6 +173,7 @@ def create_app(
             transport=bpjs_transport,
             clock=lambda: clock().timestamp(),
         )
+        app.state.bpjs_sender = sender  # its clients also ask BPJS's reference lists
         app.state.bpjs_outbox = outbox = OutboxWorker(
             Delivery(app.state.engine, sender),
             clock,

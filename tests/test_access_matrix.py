@@ -85,6 +85,9 @@ TABLE: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/clinics/{clinic_id}"): "clinic_admin_of",
     ("GET", "/api/v1/clinics/{clinic_id}/bpjs"): "clinic_admin_of",
     ("PUT", "/api/v1/clinics/{clinic_id}/bpjs"): "clinic_admin_of",
+    # Asked of BPJS live: the world's clinic has no credentials, so 409 before any call.
+    ("GET", "/api/v1/clinics/{clinic_id}/bpjs/poli"): "clinic_admin_of",
+    ("GET", "/api/v1/clinics/{clinic_id}/bpjs/dokter"): "clinic_admin_of",
     ("GET", "/api/v1/clinics/{clinic_id}/services"): "anyone",
     ("POST", "/api/v1/clinics/{clinic_id}/services"): "clinic_admin_of",
     ("PATCH", "/api/v1/services/{service_id}"): "clinic_admin_of",
@@ -219,6 +222,9 @@ class Setting:
             },
             ("PATCH", "/api/v1/clinics/{clinic_id}"): lambda: {"json": {"address": f"Jalan {n}"}},
             ("PUT", "/api/v1/clinics/{clinic_id}/bpjs"): lambda: {"json": {"enabled": n % 2 == 0}},
+            ("GET", "/api/v1/clinics/{clinic_id}/bpjs/dokter"): lambda: {
+                "params": {"kodepoli": "001"}
+            },
             ("POST", "/api/v1/clinics/{clinic_id}/services"): lambda: {
                 "json": {
                     "name": f"Layanan {n}",

@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import httpx
 import pydantic
 import pytest
 import schemathesis
@@ -47,8 +48,12 @@ from fastapi.testclient import TestClient
 from schemathesis import Response
 from schemathesis.engine import events, from_schema
 from schemathesis.python import asgi
+from sqlalchemy import Engine
 
+from app.config import Settings
+from app.main import create_app
 from app.models.types import PRINTABLE_PATTERN, Text
+from tests.clock import FakeClock
 from tests.world import Headers, World
 
 SEED_VARIABLE = "ANTREAN_FUZZ_SEED"
@@ -248,6 +253,19 @@ def run_schemathesis(
         elif isinstance(event, events.FatalError):
             findings.errors.append(f"as {identity}: {event.exception!r}")
     return ", ".join(ran)
+
+
+def bpjs_answering_empty_lists(_request: httpx.Request) -> httpx.Response:
+    """BPJS's envelope with nothing in `response`: an empty reference list."""
+    return httpx.Response(200, json={"metadata": {"code": 200, "message": "Ok"}, "response": None})
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, clock: FakeClock) -> FastAPI:
+    """The app with its calls to BPJS answered in-process: the fuzzed bridge settings name
+    arbitrary hosts, and the reference-list routes ask BPJS live; nothing may reach a network."""
+    transport = httpx.MockTransport(bpjs_answering_empty_lists)
+    return create_app(settings, engine=engine, clock=clock, bpjs_transport=transport)
 
 
 @pytest.fixture

@@ -1,13 +1,19 @@
-"""A clinic's BPJS bridge settings (admin, or that clinic's clinic admin)."""
+"""A clinic's BPJS bridge settings, and BPJS's reference lists asked live (admin, or that
+clinic's clinic admin)."""
 
-from fastapi import APIRouter, Request
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from sqlmodel import Session
 
 from app.auth.access import ClinicAdminOf
 from app.bpjs import credentials
+from app.bpjs.reference import BpjsOfClinic, DokterList, PoliList, answered, rows_of
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models.bpjs import BpjsSettingsPublic, BpjsSettingsUpdate
+from app.models.service import BpjsPoliCode
 from app.queueing.lookup import get_clinic
 from app.routers.params import IdPath
 from app.writer import WriterDep
@@ -55,3 +61,28 @@ def update_bpjs_settings(
         return credentials.public_settings(saved, clinic_id, code)
 
     return writer.run(command)
+
+
+Tanggal = Annotated[
+    date | None, Query(description="The day asked about (default: today at the clinic)")
+]
+
+
+@router.get("/{clinic_id}/bpjs/poli", response_model=PoliList)
+async def bpjs_poli(_by: ClinicAdminOf, bpjs: BpjsOfClinic, tanggal: Tanggal = None) -> PoliList:
+    """The polis BPJS has for the clinic (its `ref/poli`), asked now with the clinic's stored
+    credentials: the codes to map the services to."""
+    found = answered(await bpjs.client.ref_poli(tanggal or bpjs.today))
+    return PoliList.model_validate({"rows": rows_of(found)})
+
+
+@router.get("/{clinic_id}/bpjs/dokter", response_model=DokterList)
+async def bpjs_dokter(
+    _by: ClinicAdminOf,
+    bpjs: BpjsOfClinic,
+    kodepoli: Annotated[BpjsPoliCode, Query(description="A BPJS poli code, e.g. 001")],
+    tanggal: Tanggal = None,
+) -> DokterList:
+    """The doctors BPJS has for a poli (its `ref/dokter`), with their hours and capacity."""
+    found = answered(await bpjs.client.ref_dokter(kodepoli, tanggal or bpjs.today))
+    return DokterList.model_validate({"rows": rows_of(found)})

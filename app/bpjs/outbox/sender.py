@@ -63,6 +63,15 @@ class ClientSender:
             self._credentials[clinic_id] = (time.monotonic(), clear)
         if clear is None:
             return Rejected(0, NOT_SET_UP, kind="auth")
+        try:
+            client = self.client(clear)
+        except httpx.InvalidURL as exc:
+            return Rejected(0, f"not a usable BPJS address: {exc}", kind="http")
+        return await client.send("POST", PATHS[kind], payload)
+
+    def client(self, clear: ClearCredentials) -> BpjsClient:
+        """The client kept for these credentials, made on first use (the outbox's, and the
+        admin's reference lists'). Raises httpx.InvalidURL for a base URL that is not one."""
         credentials = Credentials(clear.cons_id, clear.cons_secret, clear.user_key, clear.base_url)
         client = self._clients.get(credentials)
         if client is None:
@@ -70,7 +79,7 @@ class ClientSender:
                 credentials, timeout=self.timeout, transport=self.transport, clock=self.clock
             )
             self._clients[credentials] = client
-        return await client.send("POST", PATHS[kind], payload)
+        return client
 
     def _read(self, clinic_id: int) -> ClearCredentials | None:
         with Session(self.engine) as session:
