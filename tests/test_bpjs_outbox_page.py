@@ -1,6 +1,6 @@
 """The admin page's BPJS tab in a real browser against a real server and the fake BPJS: the
-clinic admin turns the bridge on, maps a service to a BPJS poli, sees a call BPJS refused with
-BPJS's message and the card masked, and sends it again."""
+clinic admin turns the bridge on, fetches BPJS's poli list, maps a service to a BPJS poli, sees
+a call BPJS refused with BPJS's message and the card masked, and sends it again."""
 
 import time
 from collections.abc import Iterator
@@ -103,6 +103,12 @@ def test_the_clinic_admin_turns_the_bridge_on_and_sends_a_refused_call_again(
     settings = city.api("GET", f"/clinics/{cid}/bpjs")
     assert settings["enabled"] is True
     assert settings["cons_secret_set"] is True
+
+    # BPJS's own poli list, asked live: its codes become the poli code fields' choices.
+    page.click("#bpjs-ref-fetch")
+    expect(page.locator("#bpjs-ref-table tr[data-kodepoli='001']")).to_contain_text("POLI UMUM")
+    expect(page.locator("#bpjs-ref-choices option[value='002']")).to_have_count(1)
+    expect(page.locator("#bpjs-ref-error")).to_be_hidden()
 
     # Poli Umum takes Mobile JKN's bookings for poli 001; a second service cannot have it too.
     poli_umum = page.locator("#bpjs-poli-table tr[data-prefix='B']")

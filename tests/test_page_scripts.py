@@ -27,6 +27,7 @@ CONTRACT = {
     "same_service", "idempotency_key_reused", "username_taken", "own_account",
     "counter_name_taken", "prefix_taken", "prefix_in_use_today", "clinic_code_taken",
     "outbox_row_not_found", "outbox_row_not_failed", "bpjs_poli_code_taken",
+    "bpjs_not_configured", "bpjs_refused", "bpjs_unavailable",
 }  # fmt: skip
 
 # What a page may show for a failed call, by code. Codes a page acts on without words stay
@@ -60,7 +61,7 @@ SHOWN: dict[tuple[str, str], set[str]] = {
         "clinic_not_found", "service_not_found", "counter_not_found", "user_not_found",
         "device_not_found", "not_found", "admin_only", "clinic_admin_only", "other_clinic",
         "forbidden", "device_not_allowed", "outbox_row_not_found", "outbox_row_not_failed",
-        "bpjs_poli_code_taken",
+        "bpjs_poli_code_taken", "bpjs_not_configured", "bpjs_refused", "bpjs_unavailable",
     } | SERVER_TROUBLE,
     ("office", "office"): {
         "admin_only", "clinic_admin_only", "other_clinic", "forbidden", "device_not_allowed",

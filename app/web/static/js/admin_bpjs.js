@@ -1,5 +1,6 @@
 /* Admin, BPJS tab: the clinic's bridge settings (PUT /clinics/{id}/bpjs: a secret left empty
-   keeps its stored value, which the API never shows back) and the outbox of calls to BPJS,
+   keeps its stored value, which the API never shows back), the services' BPJS poli codes with
+   BPJS's own poli list as choices (GET /clinics/{id}/bpjs/poli), and the outbox of calls to BPJS,
    with a retry for the calls BPJS refused. Loaded before admin.js, which lends it its request
    and form helpers (A.admin) and calls A.adminBpjs.load when the tab opens. */
 (function () {
@@ -20,6 +21,7 @@
     $("#bpjs-form-done").hidden = true;
     admin().showErrors($("#bpjs-form-error"), null, $("#bpjs-form"));
     loadSettings(clinic);
+    clearReference();
     loadPoli(clinic);
     loadOutbox(clinic);
   }
@@ -88,6 +90,7 @@
 
   function poliRow(service) {
     var input = A.el("input", { name: "bpjs_poli_code", maxlength: 16, class: "short",
+      list: "bpjs-ref-choices", autocomplete: "off",
       value: service.bpjs_poli_code || "", "aria-label": t("admin.field.bpjs_poli_code") });
     var row = A.el("tr", { "data-prefix": service.prefix }, [
       A.el("td", { text: service.name }),
@@ -114,6 +117,44 @@
         admin().busy(row, false);
         admin().showErrors($("#bpjs-poli-error"), error, row);
       });
+  }
+
+  /* ---------- BPJS's poli list, asked live: the codes offered as choices ---------- */
+
+  function clearReference() {
+    admin().showErrors($("#bpjs-ref-error"), null, null);
+    A.clear($("#bpjs-ref-choices"));
+    A.clear($("#bpjs-ref-table tbody"));
+    $("#bpjs-ref-table").hidden = true;
+    $("#bpjs-ref-empty").hidden = true;
+  }
+
+  function fetchReference() {
+    var clinic = admin().current();
+    if (!clinic) return;
+    var button = $("#bpjs-ref-fetch");
+    clearReference();
+    button.disabled = true;
+    admin().request("GET", "/clinics/" + clinic.id + "/bpjs/poli").then(function (result) {
+      button.disabled = false;
+      if (!clinicIdShown(clinic.id)) return;
+      var choices = $("#bpjs-ref-choices");
+      var body = $("#bpjs-ref-table tbody");
+      result.data.rows.forEach(function (poli) {
+        var sub = poli.nmsubspesialis || poli.kdsubspesialis || "";
+        choices.appendChild(A.el("option", { value: poli.kodepoli, label: poli.namapoli }));
+        body.appendChild(A.el("tr", { "data-kodepoli": poli.kodepoli }, [
+          A.el("td", { text: poli.kodepoli }),
+          A.el("td", { text: poli.namapoli }),
+          A.el("td", { text: sub })
+        ]));
+      });
+      $("#bpjs-ref-table").hidden = result.data.rows.length === 0;
+      $("#bpjs-ref-empty").hidden = result.data.rows.length > 0;
+    }, function (error) {
+      button.disabled = false;
+      admin().showErrors($("#bpjs-ref-error"), error, null);
+    });
   }
 
   /* ---------- outbox ---------- */
@@ -175,6 +216,7 @@
   }
 
   $("#bpjs-form").addEventListener("submit", onSave);
+  $("#bpjs-ref-fetch").addEventListener("click", fetchReference);
   $("#bpjs-outbox-refresh").addEventListener("click", refresh);
   $("#bpjs-outbox-state").addEventListener("change", refresh);
 
