@@ -126,7 +126,8 @@ def create_app(
     clock: Clock = system_clock,
     bpjs_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """`bpjs_transport`: where the BPJS outbox's calls go instead of the network (tests)."""
+    """`bpjs_transport`: where the calls to BPJS (the outbox's, the reference lists') go
+    instead of the network (tests)."""
     settings = settings or get_settings()
 
     @asynccontextmanager

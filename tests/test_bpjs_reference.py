@@ -15,8 +15,10 @@ from sqlmodel import Session
 
 from app.bpjs import credentials
 from app.bpjs.fake import FakeBpjs
+from app.bpjs.outcome import Rejected
 from app.config import Settings
 from app.main import create_app
+from app.models import OutboxKind
 from app.models.bpjs import BpjsSettings
 from tests.bpjs_mjkn import bridge_on
 from tests.bpjs_outbox_world import FAKE_URL, fake_bpjs
@@ -174,6 +176,12 @@ def test_an_address_that_is_no_url_is_not_configured(world: World, fake: FakeBpj
     bridge_on(world, base_url="http://bpjs.fake:port")
     assert error(poli(world)) == (409, "bpjs_not_configured")
     assert reference_calls(fake) == []
+    # The outbox, through the same clients, keeps such a row refused (it used to raise).
+    sender = world.client.app.state.bpjs_sender  # type: ignore[attr-defined]
+    portal = world.client.portal  # type: ignore[attr-defined]
+    outcome = portal.call(sender, world.clinic_id, OutboxKind.panggil, {})
+    assert isinstance(outcome, Rejected)
+    assert (outcome.kind, outcome.message[:26]) == ("http", "not a usable BPJS address:")
 
 
 def test_bpjs_down_garbled_or_silent_is_bpjs_unavailable(
