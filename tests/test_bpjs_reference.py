@@ -178,7 +178,8 @@ def test_an_address_that_is_no_url_is_not_configured(world: World, fake: FakeBpj
     assert reference_calls(fake) == []
     # The outbox, through the same clients, keeps such a row refused (it used to raise).
     sender = world.client.app.state.bpjs_sender  # type: ignore[attr-defined]
-    portal = world.client.portal  # type: ignore[attr-defined]
+    portal = world.client.portal
+    assert portal is not None
     outcome = portal.call(sender, world.clinic_id, OutboxKind.panggil, {})
     assert isinstance(outcome, Rejected)
     assert (outcome.kind, outcome.message[:26]) == ("http", "not a usable BPJS address:")
