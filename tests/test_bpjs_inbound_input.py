@@ -231,8 +231,11 @@ def test_settings_keep_credentials_encrypted_and_never_show_them(
     assert (kept_secret["cons_secret_set"], kept_secret["user_key_set"]) == (True, False)
     other = World.build(world.client, code="SEPINGGAN")
     assert world.client.get(path, headers=other.clinic_admin).status_code == 403
-    bad = world.client.put(path, headers=world.admin, json={"base_url": "ftp://x"})
-    assert bad.status_code == 422
+    for address in ("ftp://x", "https://[", "https://:80/", "http://"):
+        bad = world.client.put(path, headers=world.admin, json={"base_url": address})
+        assert bad.status_code == 422, address
+        assert bad.json()["code"] == "invalid_input"
+    assert world.client.get(path, headers=world.admin).json()["base_url"] is not None
 
 
 def test_a_poli_code_names_one_service_of_a_clinic(world: World) -> None:

@@ -7,8 +7,9 @@ event, the display feed or a public answer. docs/bpjs.md says what each kept fie
 
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -89,7 +90,24 @@ class BpjsNewPatient(SQLModel, table=True):
 
 # A consumer credential as BPJS issues it: printable, no spaces.
 Credential = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[!-~]+$")]
-BaseUrl = Annotated[str, StringConstraints(max_length=300, pattern=r"^https?://[!-~]+$")]
+
+
+def _an_address(value: str) -> str:
+    """An http(s) address with a host (the pattern alone lets through `https://[`)."""
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise ValueError("not an http(s) address with a host")
+    return value
+
+
+BaseUrl = Annotated[
+    str,
+    StringConstraints(max_length=300, pattern=r"^https?://[!-~]+$"),
+    AfterValidator(_an_address),
+]
 
 
 class BpjsSettingsUpdate(SQLModel):
