@@ -172,8 +172,23 @@ def test_without_usable_credentials_it_is_409_and_nothing_is_sent(
     assert reference_calls(fake) == []
 
 
-def test_an_address_that_is_no_url_is_not_configured(world: World, fake: FakeBpjs) -> None:
-    bridge_on(world, base_url="http://bpjs.fake:port")
+def test_an_address_that_is_no_url_is_not_configured(
+    world: World, fake: FakeBpjs, engine: Engine
+) -> None:
+    # The API refuses such an address now; one kept from before is still handled.
+    bridge_on(world, base_url=FAKE_URL)
+    refused = world.client.put(
+        f"/api/v1/clinics/{world.clinic_id}/bpjs",
+        headers=world.admin,
+        json={"base_url": "http://bpjs.fake:port"},
+    )
+    assert refused.status_code == 422
+    with Session(engine) as session:
+        settings = session.get(BpjsSettings, world.clinic_id)
+        assert settings is not None
+        settings.base_url = "http://bpjs.fake:port"
+        session.add(settings)
+        session.commit()
     assert error(poli(world)) == (409, "bpjs_not_configured")
     assert reference_calls(fake) == []
     # The outbox, through the same clients, keeps such a row refused (it used to raise).
