@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from app.bpjs.calls import AddAntrean, Batal, Panggil, PanggilStatus
 from app.bpjs.client import (
     BpjsClient,
     Credentials,
     Delivered,
-    PanggilStatus,
     RefDokter,
     RefPoli,
     Rejected,
@@ -111,7 +111,7 @@ async def test_ref_dokter_of_an_unknown_poli_is_refused(client: BpjsClient) -> N
 async def test_add_antrean_sends_bpjs_fields_and_a_resend_counts_as_delivered(
     fake: FakeBpjs, client: BpjsClient
 ) -> None:
-    assert await client.add_antrean(**add_fields()) == Delivered(None)
+    assert await client.deliver(AddAntrean(**add_fields())) == Delivered(None)
     body = fake.calls[-1].body
     assert body == {
         "nomorkartu": CARD,
@@ -130,7 +130,7 @@ async def test_add_antrean_sends_bpjs_fields_and_a_resend_counts_as_delivered(
     }
     assert [(a.nomorkartu, a.status) for a in fake.antrean_list()] == [(CARD, "terdaftar")]
     # The same again (its first answer lost on the way): BPJS already has it.
-    again = await client.add_antrean(**add_fields())
+    again = await client.deliver(AddAntrean(**add_fields()))
     assert isinstance(again, Delivered)
     assert again.duplicate
     assert again.code == 201
@@ -152,7 +152,7 @@ async def test_add_antrean_sends_bpjs_fields_and_a_resend_counts_as_delivered(
 async def test_add_antrean_refused_by_bpjs_rules_changes_nothing(
     fake: FakeBpjs, client: BpjsClient, changes: dict[str, Any], message: str
 ) -> None:
-    outcome = await client.add_antrean(**add_fields(**changes))
+    outcome = await client.deliver(AddAntrean(**add_fields(**changes)))
     assert isinstance(outcome, Rejected)
     assert (outcome.kind, outcome.code, outcome.retryable) == ("business", 201, False)
     assert outcome.message.startswith(message)
@@ -160,14 +160,16 @@ async def test_add_antrean_refused_by_bpjs_rules_changes_nothing(
 
 
 async def test_panggil_and_batal_send_their_fields(fake: FakeBpjs, client: BpjsClient) -> None:
-    await client.add_antrean(**add_fields())
+    await client.deliver(AddAntrean(**add_fields()))
     waktu = int(time.time() * 1000)
-    outcome = await client.panggil(
-        tanggalperiksa=DAY,
-        kodepoli="001",
-        nomorkartu=CARD,
-        status=PanggilStatus.HADIR,
-        waktu=waktu,
+    outcome = await client.deliver(
+        Panggil(
+            tanggalperiksa=DAY,
+            kodepoli="001",
+            nomorkartu=CARD,
+            status=PanggilStatus.HADIR,
+            waktu=waktu,
+        )
     )
     assert outcome == Delivered(None)
     assert fake.calls[-1].path == "/antrean/panggil"
@@ -179,11 +181,13 @@ async def test_panggil_and_batal_send_their_fields(fake: FakeBpjs, client: BpjsC
         "waktu": waktu,
     }
     # Served: BPJS no longer lets it be cancelled.
-    served = await client.batal(tanggalperiksa=DAY, kodepoli="001", nomorkartu=CARD, alasan="x")
+    served = await client.deliver(
+        Batal(tanggalperiksa=DAY, kodepoli="001", nomorkartu=CARD, alasan="x")
+    )
     assert served == Rejected(201, "Pasien Sudah Dilayani, Antrean Tidak Dapat Dibatalkan")
     other = "0009876543210"
-    outcome = await client.batal(
-        tanggalperiksa=DAY, kodepoli="001", nomorkartu=other, alasan="Jadwal dokter berubah"
+    outcome = await client.deliver(
+        Batal(tanggalperiksa=DAY, kodepoli="001", nomorkartu=other, alasan="Jadwal dokter berubah")
     )
     assert outcome == Delivered(None)
     assert fake.calls[-1].path == "/antrean/batal"
@@ -198,12 +202,14 @@ async def test_panggil_and_batal_send_their_fields(fake: FakeBpjs, client: BpjsC
 
 
 async def test_panggil_in_seconds_instead_of_milliseconds_is_refused(client: BpjsClient) -> None:
-    outcome = await client.panggil(
-        tanggalperiksa=DAY,
-        kodepoli="001",
-        nomorkartu=CARD,
-        status=PanggilStatus.TIDAK_HADIR,
-        waktu=int(time.time()),
+    outcome = await client.deliver(
+        Panggil(
+            tanggalperiksa=DAY,
+            kodepoli="001",
+            nomorkartu=CARD,
+            status=PanggilStatus.TIDAK_HADIR,
+            waktu=int(time.time()),
+        )
     )
     assert isinstance(outcome, Rejected)
     assert outcome.message.startswith("Format Waktu")
@@ -226,7 +232,7 @@ async def test_a_call_bpjs_cannot_authenticate_is_refused_and_changes_nothing(
     async with BpjsClient(
         wrong, transport=fake.transport(), clock=lambda: time.time() - clock_offset
     ) as client:
-        outcome = await client.add_antrean(**add_fields())
+        outcome = await client.deliver(AddAntrean(**add_fields()))
     assert outcome == Rejected(401, message, kind="auth")
     assert fake.antrean_list() == []
     assert (fake.calls[-1].code, fake.calls[-1].message) == (401, message)
@@ -245,28 +251,28 @@ async def test_each_clinic_signs_with_its_own_consumer() -> None:
 async def test_bpjs_down_is_transient_until_it_recovers(fake: FakeBpjs, client: BpjsClient) -> None:
     fake.fail("down", count=2)
     for _ in range(2):
-        assert await client.add_antrean(**add_fields()) == Transient("server", "HTTP 503")
+        assert await client.deliver(AddAntrean(**add_fields())) == Transient("server", "HTTP 503")
     assert fake.antrean_list() == []
-    assert await client.add_antrean(**add_fields()) == Delivered(None)
+    assert await client.deliver(AddAntrean(**add_fields())) == Delivered(None)
 
 
 async def test_business_error_is_rejected_and_screening_is_worth_retrying(
     fake: FakeBpjs, client: BpjsClient
 ) -> None:
     fake.fail("error", code=201, message="Pendaftaran ke Poli Ini Sedang Tutup", count=1)
-    assert await client.add_antrean(**add_fields()) == Rejected(
+    assert await client.deliver(AddAntrean(**add_fields())) == Rejected(
         201, "Pendaftaran ke Poli Ini Sedang Tutup"
     )
     screening = "Anda belum melakukan skrining kesehatan. Mohon untuk melakukan skrining"
     fake.fail("error", code=201, message=screening, count=1)
-    outcome = await client.add_antrean(**add_fields())
+    outcome = await client.deliver(AddAntrean(**add_fields()))
     assert outcome == Rejected(201, screening, retryable=True)
     assert fake.antrean_list() == []
 
 
 async def test_garbled_answers_are_transient(fake: FakeBpjs, client: BpjsClient) -> None:
     fake.fail("garbled", count=1)
-    outcome = await client.add_antrean(**add_fields())
+    outcome = await client.deliver(AddAntrean(**add_fields()))
     assert isinstance(outcome, Transient)
     assert outcome.reason == "garbled"
     fake.fail("garbled_response", count=1)
@@ -301,7 +307,7 @@ async def test_a_timeout_is_transient_and_the_resend_finds_it_taken(
     async with BpjsClient(fake.credentials(server.url), timeout=0.3) as client:
         fake.fail("slow", seconds=1.0, count=1)
         started = time.monotonic()
-        outcome = await client.add_antrean(**add_fields())
+        outcome = await client.deliver(AddAntrean(**add_fields()))
         assert time.monotonic() - started < 0.9
         assert outcome == Transient("timeout", "ReadTimeout: no answer in time")
         # BPJS took it all the same, once its wait was over.
@@ -309,7 +315,7 @@ async def test_a_timeout_is_transient_and_the_resend_finds_it_taken(
             if fake.antrean_list():
                 break
             await asyncio.sleep(0.01)
-        again = await client.add_antrean(**add_fields())
+        again = await client.deliver(AddAntrean(**add_fields()))
         assert isinstance(again, Delivered)
         assert again.duplicate
 
