@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import random
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -208,14 +209,15 @@ def live_clinic(
     staff_password: str,
 ) -> LiveClinic:
     """A scenario clinic (built with its real ids) as the live morning drives it: arrivals at
-    its busiest hour's rate."""
+    the mean rate of its open hours. (At the busiest hour's rate, kept up all day, a poli
+    with less capacity than that would gain patients hour after hour.)"""
     ids = clinic.services
     return LiveClinic(
         clinic_id=clinic.id,
         kiosk_key=kiosk_key,
         staff_username=staff_username,
         staff_password=staff_password,
-        arrivals_per_hour=max(plan.arrivals_per_hour.values()),
+        arrivals_per_hour=statistics.fmean(plan.arrivals_per_hour.values()),
         priority_share=plan.shares.priority,
         no_show_share=plan.shares.no_show,
         journeys=[
